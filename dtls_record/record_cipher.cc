@@ -1,0 +1,166 @@
+#include "dtls_record/record_cipher.h"
+
+#include <intel-ipsec-mb.h>
+#include <openssl/crypto.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "dtls_record/crypto_context.h"
+#include "dtls_record/wire.h"
+
+namespace dtlsgw::record {
+
+namespace {
+
+constexpr size_t kScheduleAlignment = 64;
+constexpr size_t kAes128ExpandedKeyBytes = 16 * 11;  // 11 round keys
+constexpr size_t kChachaKeyBytes = 32;
+
+Engine engine_for(Aead aead) {
+  switch (aead) {
+    case Aead::aes128_gcm:
+    case Aead::aes256_gcm:
+      return Engine::ipsec_mb_gcm_direct;
+    case Aead::chacha20_poly1305:
+      return Engine::ipsec_mb_chacha_direct;
+    case Aead::aes128_ccm:
+    case Aead::aes128_ccm8:
+      return Engine::ipsec_mb_ccm_burst;
+  }
+  return Engine::ipsec_mb_gcm_direct;
+}
+
+}  // namespace
+
+void detail::WipingFree::operator()(uint8_t* p) const {
+  OPENSSL_cleanse(p, size);
+  std::free(p);
+}
+
+size_t RecordCipher::schedule_bytes(Aead aead) {
+  switch (engine_for(aead)) {
+    case Engine::ipsec_mb_gcm_direct:
+      return sizeof(gcm_key_data);
+    case Engine::ipsec_mb_chacha_direct:
+      return kChachaKeyBytes;
+    case Engine::ipsec_mb_ccm_burst:
+      return kAes128ExpandedKeyBytes;
+  }
+  return 0;
+}
+
+bool RecordCipher::init(CryptoContext& ctx, Aead aead, std::span<const uint8_t> key,
+                        std::span<const uint8_t> fixed_iv) {
+  wipe();
+  const AeadParams& p = aead_params(aead);
+  if (key.size() != p.key_length || fixed_iv.size() != p.fixed_iv_length) {
+    return false;
+  }
+  const size_t bytes = schedule_bytes(aead);
+  const size_t rounded = (bytes + kScheduleAlignment - 1) / kScheduleAlignment * kScheduleAlignment;
+  auto* mem = static_cast<uint8_t*>(std::aligned_alloc(kScheduleAlignment, rounded));
+  if (mem == nullptr) {
+    return false;
+  }
+  std::memset(mem, 0, rounded);
+  schedule_ = std::unique_ptr<uint8_t, detail::WipingFree>(mem, detail::WipingFree{rounded});
+
+  IMB_MGR* mgr = ctx.direct_manager();
+  switch (engine_for(aead)) {
+    case Engine::ipsec_mb_gcm_direct:
+      if (aead == Aead::aes128_gcm) {
+        IMB_AES128_GCM_PRE(mgr, key.data(), reinterpret_cast<gcm_key_data*>(mem));
+      } else {
+        IMB_AES256_GCM_PRE(mgr, key.data(), reinterpret_cast<gcm_key_data*>(mem));
+      }
+      break;
+    case Engine::ipsec_mb_chacha_direct:
+      std::memcpy(mem, key.data(), kChachaKeyBytes);
+      break;
+    case Engine::ipsec_mb_ccm_burst: {
+      alignas(16) uint8_t decrypt_keys[kAes128ExpandedKeyBytes];
+      IMB_AES_KEYEXP_128(mgr, key.data(), mem, decrypt_keys);
+      OPENSSL_cleanse(decrypt_keys, sizeof(decrypt_keys));
+      break;
+    }
+  }
+  std::memcpy(fixed_iv_, fixed_iv.data(), fixed_iv.size());
+  params_ = &p;
+  aead_ = aead;
+  engine_ = engine_for(aead);
+  return true;
+}
+
+void RecordCipher::wipe() {
+  schedule_.reset();
+  OPENSSL_cleanse(fixed_iv_, sizeof(fixed_iv_));
+  params_ = nullptr;
+}
+
+void RecordCipher::make_nonce(RecordNumber number, const uint8_t* explicit_nonce,
+                              uint8_t out[12]) const {
+  if (params_->nonce_style == NonceStyle::salt_and_explicit) {
+    // RFC 5288 §3, RFC 6655 §3: salt (the 4-byte write IV) ‖ nonce_explicit.
+    std::memcpy(out, fixed_iv_, 4);
+    std::memcpy(out + 4, explicit_nonce, 8);
+  } else {
+    // RFC 7905 §2: the 64-bit record number, left-padded with zeros to 12
+    // bytes, XORed with the 12-byte write IV.
+    uint8_t padded[12] = {};
+    wire::store_u64(padded + 4, number.packed());
+    for (size_t i = 0; i < 12; ++i) {
+      out[i] = fixed_iv_[i] ^ padded[i];
+    }
+  }
+}
+
+void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
+  IMB_MGR* mgr = ctx.direct_manager();
+  const size_t tag_len = params_->tag_length;
+  switch (engine_) {
+    case Engine::ipsec_mb_gcm_direct: {
+      const auto* key = reinterpret_cast<const gcm_key_data*>(schedule_.get());
+      gcm_context_data gctx;
+      if (aead_ == Aead::aes128_gcm) {
+        if (op.encrypt) {
+          IMB_AES128_GCM_ENC(mgr, key, &gctx, op.data, op.data, op.length, op.nonce, op.aad,
+                             op.aad_length, op.tag, tag_len);
+        } else {
+          IMB_AES128_GCM_DEC(mgr, key, &gctx, op.data, op.data, op.length, op.nonce, op.aad,
+                             op.aad_length, op.tag, tag_len);
+        }
+      } else {
+        if (op.encrypt) {
+          IMB_AES256_GCM_ENC(mgr, key, &gctx, op.data, op.data, op.length, op.nonce, op.aad,
+                             op.aad_length, op.tag, tag_len);
+        } else {
+          IMB_AES256_GCM_DEC(mgr, key, &gctx, op.data, op.data, op.length, op.nonce, op.aad,
+                             op.aad_length, op.tag, tag_len);
+        }
+      }
+      // The context holds keystream material of this record.
+      OPENSSL_cleanse(&gctx, sizeof(gctx));
+      break;
+    }
+    case Engine::ipsec_mb_chacha_direct: {
+      chacha20_poly1305_context_data cctx;
+      const void* key = schedule_.get();
+      IMB_CHACHA20_POLY1305_INIT(mgr, key, &cctx, op.nonce, op.aad, op.aad_length);
+      if (op.encrypt) {
+        IMB_CHACHA20_POLY1305_ENC_UPDATE(mgr, key, &cctx, op.data, op.data, op.length);
+        IMB_CHACHA20_POLY1305_ENC_FINALIZE(mgr, &cctx, op.tag, tag_len);
+      } else {
+        IMB_CHACHA20_POLY1305_DEC_UPDATE(mgr, key, &cctx, op.data, op.data, op.length);
+        IMB_CHACHA20_POLY1305_DEC_FINALIZE(mgr, &cctx, op.tag, tag_len);
+      }
+      OPENSSL_cleanse(&cctx, sizeof(cctx));
+      break;
+    }
+    case Engine::ipsec_mb_ccm_burst:
+      break;  // runs through CryptoContext's burst manager
+  }
+}
+
+}  // namespace dtlsgw::record

@@ -1,0 +1,185 @@
+// DTLS 1.2 AEAD record protection (RFC 6347 §4.1.2, RFC 5246 §6.2.3.3), in
+// place on plain buffers.
+//
+// Opening is the two-phase scheme of DESIGN.md: a const replay check before
+// the AEAD (ReplayWindow::check), the window committed only after the tag
+// verifies (ReplayWindow::commit), re-testing the bit so duplicates inside
+// one burst are caught. Sealing takes each record's number from the write
+// epoch and refuses to wrap or to pass the AEAD's confidentiality limit.
+//
+// Buffers: a sealed record is written where the caller's buffer starts; the
+// plaintext must already sit at seal_prefix() bytes in, with tag_length()
+// bytes of room after it (mbuf headroom and tailroom in the dataplane).
+// An opened record's plaintext is left in place inside the fragment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "dtls_record/aead_suite.h"
+#include "dtls_record/crypto_context.h"
+#include "dtls_record/record_cipher.h"
+#include "dtls_record/record_header.h"
+#include "dtls_record/record_number.h"
+#include "dtls_record/record_walker.h"
+#include "dtls_record/replay_window.h"
+
+namespace dtlsgw::record {
+
+enum class OpenResult : uint8_t {
+  ok,
+  malformed,      // wrong version, fragment shorter than nonce + tag, or a
+                  // plaintext over 2^14 (RFC 6347 §4.1.2.7: discard)
+  unknown_epoch,  // not the epoch this key reads
+  replay,         // a record number already received
+  too_old,        // left of the replay window
+  auth_failed,    // the tag did not verify
+  engine_error,   // the crypto engine refused the job (never expected)
+};
+inline constexpr size_t kOpenResultCount = 7;
+std::string_view to_string(OpenResult r);
+
+enum class SealResult : uint8_t {
+  ok,
+  plaintext_too_long,   // over 2^14 bytes
+  buffer_too_small,     // no room for header, nonce, plaintext and tag
+  sequence_exhausted,   // the epoch's 2^48 numbers are used up
+  usage_limit,          // the AEAD's confidentiality limit is reached
+  no_key,               // the epoch holds no key (never installed or retired)
+  engine_error,
+};
+std::string_view to_string(SealResult r);
+
+// What the owner of a key should do about its usage so far.
+enum class UsageStatus : uint8_t {
+  ok,
+  // Close the session: the confidentiality or integrity limit is (nearly)
+  // reached, and DTLS 1.2 has no rekeying. Sealing stays possible for
+  // kCloseReserve more records so the close_notify can go out.
+  close_required,
+  // CCM-8 only: forgeries past the alarm threshold. No safe integrity limit
+  // exists for an 8-byte tag, so closing would hand an attacker a cheap
+  // denial of service (RFC 9147 §4.5.3): alarm and rate-limit the source.
+  forgery_alarm,
+};
+
+inline constexpr uint64_t kCloseReserve = 16;
+inline constexpr uint64_t kDefaultCcm8ForgeryAlarm = 128;
+
+// The reading half of one epoch's keys: key schedule, replay window and
+// usage counters. Owned and written by exactly one thread.
+class ReadEpoch {
+ public:
+  explicit ReadEpoch(uint32_t replay_window_bits = 64) : window_(replay_window_bits) {}
+
+  [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
+                             std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv) {
+    epoch_ = epoch;
+    opened_ = 0;
+    forgeries_ = 0;
+    window_.get().reset();
+    return cipher_.init(ctx, aead, key, fixed_iv);
+  }
+  // Wipes the key (RecordCipher::wipe); the epoch then opens nothing.
+  void retire() { cipher_.wipe(); }
+
+  Epoch epoch() const { return epoch_; }
+  const RecordCipher& cipher() const { return cipher_; }
+  ReplayWindow& replay_window() { return window_.get(); }
+  const ReplayWindow& replay_window() const { return window_.get(); }
+  uint64_t records_opened() const { return opened_; }
+  uint64_t forgeries() const { return forgeries_; }
+  void set_forgery_alarm_threshold(uint64_t n) { forgery_alarm_ = n; }
+  UsageStatus usage_status() const;
+
+ private:
+  friend class RecordOpener;
+  RecordCipher cipher_;
+  OwnedReplayWindow window_;
+  uint64_t opened_ = 0;
+  uint64_t forgeries_ = 0;
+  uint64_t forgery_alarm_ = kDefaultCcm8ForgeryAlarm;
+  Epoch epoch_;
+};
+
+// The writing half of one epoch's keys.
+class WriteEpoch {
+ public:
+  // `first_sequence`: the first number this key may use (the handover sets
+  // it above the last one OpenSSL wrote, DESIGN.md).
+  [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
+                             std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv,
+                             uint64_t first_sequence = 0) {
+    next_ = RecordNumber(epoch, first_sequence);
+    exhausted_ = first_sequence > RecordNumber::kMaxSequence;
+    sealed_ = 0;
+    return cipher_.init(ctx, aead, key, fixed_iv);
+  }
+  void retire() { cipher_.wipe(); }
+
+  const RecordCipher& cipher() const { return cipher_; }
+  Epoch epoch() const { return next_.epoch(); }
+  // The number the next sealed record gets (meaningless once exhausted).
+  RecordNumber next_number() const { return next_; }
+  bool exhausted() const { return exhausted_; }
+  uint64_t records_sealed() const { return sealed_; }
+  UsageStatus usage_status() const;
+
+  // Where the plaintext goes in a seal buffer, and the room after it.
+  size_t seal_prefix() const {
+    return kRecordHeaderLength + cipher_.params().explicit_nonce_length;
+  }
+  size_t tag_length() const { return cipher_.params().tag_length; }
+
+ private:
+  friend class RecordSealer;
+  RecordCipher cipher_;
+  RecordNumber next_;
+  uint64_t sealed_ = 0;
+  bool exhausted_ = false;
+};
+
+// ---- Opening ---------------------------------------------------------------
+
+struct OpenRequest {
+  ReadEpoch* epoch = nullptr;
+  RecordView record;  // from RecordWalker: in place, decrypted there
+  // Filled by open_burst:
+  OpenResult result = OpenResult::malformed;
+  ContentType type = ContentType::application_data;
+  RecordNumber number;
+  std::span<uint8_t> plaintext;  // inside record.fragment
+};
+
+// Opens every request (any mix of epochs, sessions and suites; chunks of
+// kMaxBurst run as one crypto batch). Returns how many are `ok`.
+size_t open_burst(CryptoContext& ctx, std::span<OpenRequest> requests);
+
+// One record; the same checks and order as the burst.
+OpenResult open_record(CryptoContext& ctx, ReadEpoch& epoch, const RecordView& record,
+                       std::span<uint8_t>& plaintext);
+
+// ---- Sealing ---------------------------------------------------------------
+
+struct SealRequest {
+  WriteEpoch* epoch = nullptr;
+  ContentType type = ContentType::application_data;
+  // The record is written from buffer.data(); the plaintext must be at
+  // buffer.data() + epoch->seal_prefix().
+  std::span<uint8_t> buffer;
+  size_t plaintext_length = 0;
+  // Filled by seal_burst:
+  SealResult result = SealResult::engine_error;
+  RecordNumber number;
+  size_t record_length = 0;  // bytes of buffer now holding the record
+};
+
+size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests);
+
+SealResult seal_record(CryptoContext& ctx, WriteEpoch& epoch, ContentType type,
+                       std::span<uint8_t> buffer, size_t plaintext_length,
+                       size_t& record_length);
+
+}  // namespace dtlsgw::record

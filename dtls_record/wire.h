@@ -1,0 +1,47 @@
+// Big-endian loads and stores: the only place byte order is converted
+// (STYLE.md rule 6: byte order conversions only at the parse edge).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dtlsgw::record::wire {
+
+constexpr uint16_t load_u16(const uint8_t* p) {
+  return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
+}
+
+constexpr uint64_t load_u48(const uint8_t* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+constexpr uint64_t load_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+constexpr void store_u16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+constexpr void store_u48(uint8_t* p, uint64_t v) {
+  for (size_t i = 0; i < 6; ++i) {
+    p[5 - i] = static_cast<uint8_t>(v >> (8 * i));
+  }
+}
+
+constexpr void store_u64(uint8_t* p, uint64_t v) {
+  for (size_t i = 0; i < 8; ++i) {
+    p[7 - i] = static_cast<uint8_t>(v >> (8 * i));
+  }
+}
+
+}  // namespace dtlsgw::record::wire
