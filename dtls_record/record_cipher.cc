@@ -3,6 +3,7 @@
 #include <intel-ipsec-mb.h>
 #include <openssl/crypto.h>
 
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -119,6 +120,8 @@ void RecordCipher::make_nonce(RecordNumber number, const uint8_t* explicit_nonce
 void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
   IMB_MGR* mgr = ctx.direct_manager();
   const size_t tag_len = params_->tag_length;
+  // The direct GCM and ChaCha20-Poly1305 calls take 96-bit nonces only.
+  assert(op.nonce_length == 12);
   switch (engine_) {
     case Engine::ipsec_mb_gcm_direct: {
       const auto* key = reinterpret_cast<const gcm_key_data*>(schedule_.get());

@@ -141,6 +141,12 @@ class WriteEpoch {
   bool exhausted_ = false;
 };
 
+// A session holds one of each per epoch in the dataplane, whose budget is
+// 256 bytes per established session without the key schedules (DESIGN.md):
+// pin their size so growth is a deliberate decision.
+static_assert(sizeof(ReadEpoch) <= 112, "ReadEpoch grew: revisit the session memory budget");
+static_assert(sizeof(WriteEpoch) <= 64, "WriteEpoch grew: revisit the session memory budget");
+
 // ---- Opening ---------------------------------------------------------------
 
 struct OpenRequest {
