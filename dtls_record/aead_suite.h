@@ -22,7 +22,11 @@ inline constexpr size_t kAeadCount = 5;
 enum class NonceStyle : uint8_t {
   // RFC 5288 §3 / RFC 6655 §3: nonce = salt[4] ‖ explicit[8]; the explicit
   // part travels in front of the ciphertext. dtlsgw sends the record's own
-  // epoch ‖ sequence there, as OpenSSL does, so it never repeats under a key.
+  // epoch ‖ sequence there, so its own nonces never repeat under a key.
+  // OpenSSL 3.0 does the same for CCM, but for GCM it sends a counter from
+  // a random 64-bit start (checked by tests/oracle), so a key OpenSSL wrote
+  // with is installed with those nonces excluded: WriteEpoch::install.
+  // Opening always takes the explicit part from the wire.
   salt_and_explicit,
   // RFC 7905 §2: nonce = iv[12] XOR (0^32 ‖ epoch ‖ sequence); nothing
   // explicit on the wire.

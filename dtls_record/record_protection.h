@@ -109,9 +109,24 @@ class WriteEpoch {
  public:
   // `first_sequence`: the first number this key may use (the handover sets
   // it above the last one OpenSSL wrote, DESIGN.md).
+  // `foreign_explicit_nonces`: the 8-byte explicit nonces another writer
+  // (OpenSSL, before the handover) already sent under this key. dtlsgw's
+  // explicit nonce is epoch ‖ sequence; OpenSSL's GCM nonce is a counter
+  // from a random start, which can fall in this epoch's range. Starting
+  // above any that does keeps every (key, nonce) pair unique. It happens
+  // for about one key in 2^16 and then costs at most part of a 2^48 space.
   [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
                              std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv,
-                             uint64_t first_sequence = 0) {
+                             uint64_t first_sequence = 0,
+                             std::span<const uint64_t> foreign_explicit_nonces = {}) {
+    if (aead_params(aead).nonce_style == NonceStyle::salt_and_explicit) {
+      for (const uint64_t nonce : foreign_explicit_nonces) {
+        const RecordNumber used = RecordNumber::from_packed(nonce);
+        if (used.epoch() == epoch && used.sequence() >= first_sequence) {
+          first_sequence = used.sequence() + 1;
+        }
+      }
+    }
     next_ = RecordNumber(epoch, first_sequence);
     exhausted_ = first_sequence > RecordNumber::kMaxSequence;
     sealed_ = 0;
