@@ -20,6 +20,8 @@ void ReplayWindow::reset() {
 }
 
 ReplayCheck ReplayWindow::commit(uint64_t sequence) {
+  // Record numbers are 48-bit; next_ = sequence + 1 must not wrap.
+  assert(sequence <= (uint64_t{1} << 48) - 1);
   if (sequence >= next_) {
     // Slide forward: clear every ring word the new top passes over. Words
     // between the old top and the new one hold only numbers that are now

@@ -1,0 +1,367 @@
+// Writes (or checks) the seed corpora of the fuzz harnesses:
+//
+//   make_corpus write DIR   regenerate DIR/<harness>/<seed> (the checked-in
+//                           tests/fuzz/corpus; meson target `fuzz-corpus`)
+//   make_corpus check DIR   exit 1 unless DIR holds exactly these seeds
+//                           (a meson test: the corpus never drifts from
+//                           the keys in fuzz_keys.h)
+//
+// Everything is deterministic: fixed keys, fixed record numbers, a fixed
+// pseudo-random generator. The record_open_fuzz seeds are sealed with the
+// real sealer under the harness's keys, and opened here once more, so the
+// fuzzer starts from records that authenticate.
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dtls_record/record_protection.h"
+#include "tests/fuzz/fuzz_keys.h"
+
+namespace dtlsgw::record::fuzz {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+// harness -> seed name -> contents
+using Corpus = std::map<std::string, std::map<std::string, Bytes>>;
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "make_corpus: %s\n", why.c_str());
+  std::exit(2);
+}
+
+// splitmix64: the same bytes on every machine.
+class Prng {
+ public:
+  explicit Prng(uint64_t seed) : s_(seed) {}
+  uint64_t next() {
+    uint64_t z = (s_ += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  }
+  Bytes bytes(size_t n) {
+    Bytes b(n);
+    for (auto& x : b) {
+      x = static_cast<uint8_t>(next());
+    }
+    return b;
+  }
+
+ private:
+  uint64_t s_;
+};
+
+Bytes pattern(size_t n, uint8_t seed) {
+  Bytes v(n);
+  for (size_t i = 0; i < n; ++i) {
+    v[i] = static_cast<uint8_t>(seed + 29 * i);
+  }
+  return v;
+}
+
+Bytes header(ContentType type, uint16_t version, uint16_t epoch, uint64_t sequence,
+             uint16_t length) {
+  RecordHeader h;
+  h.type = type;
+  h.version = static_cast<ProtocolVersion>(version);
+  h.number = RecordNumber(Epoch{epoch}, sequence);
+  h.length = length;
+  Bytes b(kRecordHeaderLength);
+  write_record_header(h, b.data());
+  return b;
+}
+
+// A record in the clear (epoch 0), as a handshake starts.
+Bytes plain_record(ContentType type, uint16_t version, uint16_t epoch, uint64_t sequence,
+                   const Bytes& fragment) {
+  Bytes b = header(type, version, epoch, sequence, static_cast<uint16_t>(fragment.size()));
+  b.insert(b.end(), fragment.begin(), fragment.end());
+  return b;
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) {
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+CryptoContext& crypto() {
+  static const std::unique_ptr<CryptoContext> ctx = CryptoContext::create();
+  if (!ctx) {
+    die("IPsec-MB cannot run on this CPU");
+  }
+  return *ctx;
+}
+
+Bytes seal(Aead aead, uint64_t sequence, const Bytes& plaintext,
+           ContentType type = ContentType::application_data, uint16_t epoch = kFuzzEpoch.value) {
+  WriteEpoch w;
+  if (!w.install(crypto(), Epoch{epoch}, aead, fuzz_key(aead), fuzz_fixed_iv(aead), sequence)) {
+    die("install failed");
+  }
+  Bytes buf(w.seal_prefix() + plaintext.size() + w.tag_length());
+  std::copy(plaintext.begin(), plaintext.end(), buf.begin() + static_cast<long>(w.seal_prefix()));
+  size_t length = 0;
+  if (seal_record(crypto(), w, type, buf, plaintext.size(), length) != SealResult::ok) {
+    die("seal failed");
+  }
+  buf.resize(length);
+  return buf;
+}
+
+// Opens `datagram` as record_open_fuzz does; the number of `ok` records.
+size_t count_opened(Aead aead, uint32_t window_bits, Bytes datagram) {
+  ReadEpoch read(window_bits);
+  if (!read.install(crypto(), kFuzzEpoch, aead, fuzz_key(aead), fuzz_fixed_iv(aead))) {
+    die("install failed");
+  }
+  std::vector<OpenRequest> reqs;
+  RecordWalker walker(datagram);
+  RecordView v;
+  while (walker.next(v)) {
+    OpenRequest r;
+    r.epoch = &read;
+    r.record = v;
+    reqs.push_back(r);
+  }
+  return open_burst(crypto(), reqs);
+}
+
+std::string slug(Aead aead) {
+  std::string s(to_string(aead));
+  std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+    return c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
+  return s;
+}
+
+void header_seeds(std::map<std::string, Bytes>& out) {
+  using CT = ContentType;
+  out["ok_appdata_empty"] = header(CT::application_data, 0xfefd, 1, 0, 0);
+  out["ok_handshake_dtls10"] = plain_record(CT::handshake, 0xfeff, 0, 0, pattern(40, 1));
+  out["ok_alert"] = plain_record(CT::alert, 0xfefd, 1, 7, {1, 0});
+  out["ok_ccs"] = plain_record(CT::change_cipher_spec, 0xfefd, 0, 3, {1});
+  out["ok_max_numbers"] =
+      plain_record(CT::application_data, 0xfefd, 0xffff, RecordNumber::kMaxSequence, {});
+  out["ok_trailing_bytes"] =
+      cat({plain_record(CT::handshake, 0xfefd, 0, 1, pattern(5, 2)), pattern(9, 3)});
+  Bytes truncated = header(CT::handshake, 0xfefd, 0, 0, 0);
+  truncated.pop_back();
+  out["bad_truncated_header"] = truncated;
+  out["bad_type_19"] = header(static_cast<CT>(19), 0xfefd, 0, 0, 0);
+  out["bad_type_24"] = header(static_cast<CT>(24), 0xfefd, 0, 0, 0);
+  out["bad_version_tls12"] = header(CT::handshake, 0x0303, 0, 0, 0);
+  out["bad_version_dtls13_legacy"] = header(CT::handshake, 0xfefc, 0, 0, 0);
+  // RFC 5246 §6.2.3: at most 2^14 + 2048; one past it, and one that runs
+  // past the datagram's end.
+  out["bad_fragment_too_long"] = header(CT::application_data, 0xfefd, 1, 0, 18433);
+  out["bad_length_overrun"] =
+      cat({header(CT::application_data, 0xfefd, 1, 0, 100), pattern(99, 4)});
+  out["ok_sealed_record"] = seal(Aead::aes128_gcm, 5, pattern(32, 5));
+}
+
+void walker_seeds(std::map<std::string, Bytes>& out) {
+  using CT = ContentType;
+  out["empty"] = {};
+  out["one_record"] = plain_record(CT::handshake, 0xfeff, 0, 0, pattern(60, 1));
+  // OpenSSL packs a flight into one datagram (DESIGN.md): ServerHello …
+  // ServerHelloDone, and CCS + Finished.
+  out["server_flight"] = cat({plain_record(CT::handshake, 0xfefd, 0, 1, pattern(70, 2)),
+                              plain_record(CT::handshake, 0xfefd, 0, 2, pattern(300, 3)),
+                              plain_record(CT::handshake, 0xfefd, 0, 3, pattern(12, 4)),
+                              plain_record(CT::change_cipher_spec, 0xfefd, 0, 4, {1}),
+                              seal(Aead::aes128_gcm, 0, pattern(12, 5), CT::handshake)});
+  out["empty_fragments"] =
+      cat({header(CT::alert, 0xfefd, 1, 1, 0), header(CT::alert, 0xfefd, 1, 2, 0),
+           header(CT::alert, 0xfefd, 1, 3, 0)});
+  out["records_then_garbage"] =
+      cat({plain_record(CT::application_data, 0xfefd, 1, 9, pattern(20, 6)), pattern(30, 7)});
+  Bytes partial = header(CT::handshake, 0xfefd, 0, 5, 10);
+  partial.resize(8);
+  out["records_then_partial_header"] =
+      cat({plain_record(CT::handshake, 0xfefd, 0, 4, pattern(10, 8)), partial});
+  out["records_then_overrun"] = cat({plain_record(CT::handshake, 0xfefd, 0, 4, pattern(10, 8)),
+                                     header(CT::handshake, 0xfefd, 0, 5, 500), pattern(10, 9)});
+  out["records_then_bad_version"] = cat({plain_record(CT::alert, 0xfefd, 1, 1, {1, 0}),
+                                         plain_record(CT::alert, 0x0303, 1, 2, {1, 0})});
+}
+
+// Raw-mode seeds: the selector byte, then the datagram. `opens` is how
+// many of its records must authenticate, checked here.
+void add_raw(std::map<std::string, Bytes>& out, const std::string& name, Aead aead,
+             size_t window_index, const Bytes& datagram, size_t opens) {
+  const size_t got = count_opened(aead, kFuzzWindows[window_index], datagram);
+  if (got != opens) {
+    die(name + ": " + std::to_string(got) + " records opened, expected " + std::to_string(opens));
+  }
+  Bytes seed{encode_selector(OpenMode::raw_datagram, aead, window_index)};
+  seed.insert(seed.end(), datagram.begin(), datagram.end());
+  out[slug(aead) + "_raw_" + name] = std::move(seed);
+}
+
+void open_seeds(std::map<std::string, Bytes>& out) {
+  Prng prng(0x647431736777);  // "dtlsgw"
+  for (size_t a = 0; a < kAeadCount; ++a) {
+    const Aead aead = static_cast<Aead>(a);
+    using CT = ContentType;
+    for (size_t size : {0u, 1u, 16u, 100u, 1400u}) {
+      add_raw(out, "single_" + std::to_string(size), aead, 0,
+              seal(aead, size, pattern(size, static_cast<uint8_t>(size))), 1);
+    }
+    // Every content type, in order, in one datagram.
+    add_raw(
+        out, "content_types", aead, 0,
+        cat({seal(aead, 1, pattern(6, 1), CT::change_cipher_spec), seal(aead, 2, {1, 0}, CT::alert),
+             seal(aead, 3, pattern(40, 2), CT::handshake), seal(aead, 4, pattern(90, 3))}),
+        4);
+    // Out of order and a duplicate: 3 of 4 open.
+    add_raw(out, "reordered_duplicate", aead, 1,
+            cat({seal(aead, 12, pattern(20, 4)), seal(aead, 10, pattern(21, 5)),
+                 seal(aead, 12, pattern(20, 4)), seal(aead, 11, pattern(22, 6))}),
+            3);
+    // Left of a 64-bit window once 200 is in: 200 opens, 100 is too old.
+    add_raw(out, "too_old", aead, 0,
+            cat({seal(aead, 200, pattern(8, 7)), seal(aead, 100, pattern(8, 8))}), 1);
+    // 70 records, more than one kMaxBurst, newest first, 128-bit window.
+    {
+      Bytes d;
+      for (uint64_t s = 70; s-- > 0;) {
+        const Bytes r = seal(aead, s, pattern(static_cast<size_t>(s % 7), static_cast<uint8_t>(s)));
+        d.insert(d.end(), r.begin(), r.end());
+      }
+      add_raw(out, "burst_of_70_reversed", aead, 2, d, 70);
+    }
+    // The top of the sequence space.
+    add_raw(out, "top_sequence", aead, 3,
+            cat({seal(aead, RecordNumber::kMaxSequence - 1, pattern(10, 9)),
+                 seal(aead, RecordNumber::kMaxSequence, pattern(10, 10))}),
+            2);
+    // Refusals: another epoch, DTLS 1.0 in the header, a fragment one byte
+    // short of nonce + tag, a flipped tag bit; then one that opens.
+    Bytes dtls10 = seal(aead, 30, pattern(10, 11));
+    dtls10[2] = 0xff;
+    Bytes forged = seal(aead, 31, pattern(10, 12));
+    forged.back() ^= 0x01;
+    add_raw(out, "refusals", aead, 0,
+            cat({seal(aead, 29, pattern(10, 13), CT::application_data, 2), dtls10,
+                 plain_record(CT::application_data, 0xfefd, 1, 32,
+                              Bytes(record_expansion(aead) - 1, 0)),
+                 forged, seal(aead, 33, pattern(10, 14))}),
+            1);
+    // Seal-then-mutate mode: instructions are read by FuzzedDataProvider,
+    // so any bytes do; a few lengths and every window.
+    for (size_t w = 0; w < kFuzzWindows.size(); ++w) {
+      Bytes seed{encode_selector(OpenMode::seal_then_mutate, aead, w)};
+      const Bytes body = prng.bytes(size_t{96} << w);
+      seed.insert(seed.end(), body.begin(), body.end());
+      out[slug(aead) + "_seal_" + std::to_string(kFuzzWindows[w])] = std::move(seed);
+    }
+  }
+  // The largest plaintext (2^14) once, and one byte more (malformed).
+  add_raw(out, "max_plaintext", Aead::aes128_gcm, 0,
+          seal(Aead::aes128_gcm, 1, pattern(kMaxPlaintextLength, 1)), 1);
+  add_raw(
+      out, "plaintext_over_max", Aead::chacha20_poly1305, 0,
+      plain_record(ContentType::application_data, 0xfefd, 1, 1,
+                   Bytes(kMaxPlaintextLength + 1 + record_expansion(Aead::chacha20_poly1305), 0)),
+      0);
+}
+
+void replay_seeds(std::map<std::string, Bytes>& out) {
+  Prng prng(0x7265706c6179);  // "replay"
+  for (size_t n : {16u, 64u, 256u, 1024u}) {
+    out["random_" + std::to_string(n)] = prng.bytes(n);
+  }
+  out["zeros"] = Bytes(256, 0);
+  out["ones"] = Bytes(256, 0xff);
+  out["ascending"] = pattern(512, 0);
+}
+
+Corpus build() {
+  Corpus c;
+  header_seeds(c["record_header_fuzz"]);
+  walker_seeds(c["record_walker_fuzz"]);
+  open_seeds(c["record_open_fuzz"]);
+  replay_seeds(c["replay_window_fuzz"]);
+  return c;
+}
+
+Bytes read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+int write(const std::filesystem::path& dir, const Corpus& c) {
+  namespace fs = std::filesystem;
+  for (const auto& [harness, seeds] : c) {
+    const fs::path d = dir / harness;
+    // Only this program's seeds live here: start clean.
+    fs::remove_all(d);
+    fs::create_directories(d);
+    for (const auto& [name, bytes] : seeds) {
+      std::ofstream f(d / name, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+      if (!f) {
+        die("cannot write " + (d / name).string());
+      }
+    }
+    std::printf("%s: %zu seeds\n", harness.c_str(), seeds.size());
+  }
+  return 0;
+}
+
+int check(const std::filesystem::path& dir, const Corpus& c) {
+  namespace fs = std::filesystem;
+  int problems = 0;
+  for (const auto& [harness, seeds] : c) {
+    const fs::path d = dir / harness;
+    for (const auto& [name, bytes] : seeds) {
+      if (!fs::exists(d / name)) {
+        std::printf("missing: %s/%s\n", harness.c_str(), name.c_str());
+        ++problems;
+      } else if (read_file(d / name) != bytes) {
+        std::printf("differs: %s/%s\n", harness.c_str(), name.c_str());
+        ++problems;
+      }
+    }
+    if (fs::is_directory(d)) {
+      for (const auto& e : fs::directory_iterator(d)) {
+        if (seeds.count(e.path().filename().string()) == 0) {
+          std::printf("not generated: %s\n", e.path().string().c_str());
+          ++problems;
+        }
+      }
+    }
+  }
+  if (problems != 0) {
+    std::printf("%d problem(s): regenerate with `ninja -C <build> fuzz-corpus`\n", problems);
+    return 1;
+  }
+  std::printf("corpus up to date\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace dtlsgw::record::fuzz
+
+int main(int argc, char** argv) {
+  using namespace dtlsgw::record::fuzz;
+  if (argc != 3 || (std::string_view(argv[1]) != "write" && std::string_view(argv[1]) != "check")) {
+    std::fprintf(stderr, "usage: %s write|check CORPUS_DIR\n", argv[0]);
+    return 2;
+  }
+  const Corpus c = build();
+  return std::string_view(argv[1]) == "write" ? write(argv[2], c) : check(argv[2], c);
+}
