@@ -288,12 +288,57 @@ void replay_seeds(std::map<std::string, Bytes>& out) {
   out["ascending"] = pattern(512, 0);
 }
 
+// A ClientHello body (RFC 6347 §4.2.1) with the given cookie and an
+// extension block, wrapped in a whole, unfragmented handshake message.
+Bytes client_hello(const Bytes& session_id, const Bytes& cookie, const Bytes& suites,
+                   bool extensions) {
+  Bytes body = {0xfe, 0xfd};
+  const Bytes random = pattern(32, 0x31);
+  body.insert(body.end(), random.begin(), random.end());
+  body.push_back(static_cast<uint8_t>(session_id.size()));
+  body.insert(body.end(), session_id.begin(), session_id.end());
+  body.push_back(static_cast<uint8_t>(cookie.size()));
+  body.insert(body.end(), cookie.begin(), cookie.end());
+  body.push_back(static_cast<uint8_t>(suites.size() >> 8));
+  body.push_back(static_cast<uint8_t>(suites.size()));
+  body.insert(body.end(), suites.begin(), suites.end());
+  body.push_back(1);
+  body.push_back(0);
+  if (extensions) {
+    const Bytes ext = {0x00, 0x17, 0x00, 0x00, 0xff, 0x01, 0x00, 0x01, 0x00};
+    body.push_back(0);
+    body.push_back(static_cast<uint8_t>(ext.size()));
+    body.insert(body.end(), ext.begin(), ext.end());
+  }
+  const auto n = static_cast<uint32_t>(body.size());
+  Bytes hs = {1, 0, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n), 0, 0,
+              0, 0, 0, 0, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+  hs.insert(hs.end(), body.begin(), body.end());
+  return hs;
+}
+
+void client_hello_seeds(std::map<std::string, Bytes>& out) {
+  const Bytes suites = {0xc0, 0x2b, 0xc0, 0x2c, 0xcc, 0xa9, 0xc0, 0xae, 0x00, 0xa8};
+  out["cookieless"] = plain_record(ContentType::handshake, 0xfefd, 0, 0,
+                                   client_hello({}, {}, suites, true));
+  out["cookieless_dtls10_record"] = plain_record(ContentType::handshake, 0xfeff, 0, 3,
+                                                 client_hello({}, {}, suites, false));
+  out["with_cookie_and_session"] = plain_record(
+      ContentType::handshake, 0xfefd, 0, 1, client_hello(pattern(32, 9), pattern(17, 7), suites,
+                                                         true));
+  Bytes fragmented = client_hello({}, {}, suites, true);
+  fragmented[11] = static_cast<uint8_t>(fragmented[11] - 10);
+  fragmented.resize(fragmented.size() - 10);
+  out["fragmented"] = plain_record(ContentType::handshake, 0xfefd, 0, 0, fragmented);
+}
+
 Corpus build() {
   Corpus c;
   header_seeds(c["record_header_fuzz"]);
   walker_seeds(c["record_walker_fuzz"]);
   open_seeds(c["record_open_fuzz"]);
   replay_seeds(c["replay_window_fuzz"]);
+  client_hello_seeds(c["client_hello_fuzz"]);
   return c;
 }
 

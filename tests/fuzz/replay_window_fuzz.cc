@@ -95,7 +95,7 @@ struct Pair {
 uint64_t clamp_add(uint64_t base, int64_t delta) {
   if (delta < 0) {
     const uint64_t down = static_cast<uint64_t>(-(delta + 1)) + 1;
-    return base >= down ? base - down : 0;
+    return std::min(kTop, base >= down ? base - down : 0);  // record numbers are 48-bit
   }
   return std::min(kTop, base + std::min<uint64_t>(static_cast<uint64_t>(delta), kTop));
 }
