@@ -60,6 +60,11 @@ class CryptoContext {
   // Burst scratch, reset by each burst; nothing is allocated per record.
   std::array<AeadOp, kMaxBurst>& ops() { return ops_; }
 
+  // The engine context of the direct calls (gcm_context_data or
+  // chacha20_poly1305_context_data): reused by every op of one run() and
+  // wiped once at its end, not once per record.
+  void* direct_scratch() { return direct_scratch_.data(); }
+
   // Runs ops[0..count): direct-engine ops at once, job-engine ops as one
   // IPsec-MB burst. Results land in each op's tag and engine_failed.
   void run(size_t count);
@@ -71,6 +76,7 @@ class CryptoContext {
   IMB_MGR* burst_ = nullptr;
   std::array<AeadOp, kMaxBurst> ops_{};
   std::array<IMB_JOB*, kMaxBurst> jobs_{};
+  alignas(64) std::array<uint8_t, 256> direct_scratch_{};
 };
 
 }  // namespace dtlsgw::record

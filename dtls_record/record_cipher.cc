@@ -100,23 +100,6 @@ void RecordCipher::wipe() {
   params_ = nullptr;
 }
 
-void RecordCipher::make_nonce(RecordNumber number, const uint8_t* explicit_nonce,
-                              uint8_t out[12]) const {
-  if (params_->nonce_style == NonceStyle::salt_and_explicit) {
-    // RFC 5288 §3, RFC 6655 §3: salt (the 4-byte write IV) ‖ nonce_explicit.
-    std::memcpy(out, fixed_iv_, 4);
-    std::memcpy(out + 4, explicit_nonce, 8);
-  } else {
-    // RFC 7905 §2: the 64-bit record number, left-padded with zeros to 12
-    // bytes, XORed with the 12-byte write IV.
-    uint8_t padded[12] = {};
-    wire::store_u64(padded + 4, number.packed());
-    for (size_t i = 0; i < 12; ++i) {
-      out[i] = fixed_iv_[i] ^ padded[i];
-    }
-  }
-}
-
 void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
   IMB_MGR* mgr = ctx.direct_manager();
   const size_t tag_len = params_->tag_length;
@@ -125,7 +108,8 @@ void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
   switch (engine_) {
     case Engine::ipsec_mb_gcm_direct: {
       const auto* key = reinterpret_cast<const gcm_key_data*>(schedule_.get());
-      gcm_context_data gctx;
+      // CryptoContext::run() wipes it once the whole burst is done.
+      gcm_context_data& gctx = *static_cast<gcm_context_data*>(ctx.direct_scratch());
       if (aead_ == Aead::aes128_gcm) {
         if (op.encrypt) {
           IMB_AES128_GCM_ENC(mgr, key, &gctx, op.data, op.data, op.length, op.nonce, op.aad,
@@ -143,12 +127,10 @@ void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
                              op.aad_length, op.tag, tag_len);
         }
       }
-      // The context holds keystream material of this record.
-      OPENSSL_cleanse(&gctx, sizeof(gctx));
       break;
     }
     case Engine::ipsec_mb_chacha_direct: {
-      chacha20_poly1305_context_data cctx;
+      auto& cctx = *static_cast<chacha20_poly1305_context_data*>(ctx.direct_scratch());
       const void* key = schedule_.get();
       IMB_CHACHA20_POLY1305_INIT(mgr, key, &cctx, op.nonce, op.aad, op.aad_length);
       if (op.encrypt) {
@@ -158,7 +140,6 @@ void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
         IMB_CHACHA20_POLY1305_DEC_UPDATE(mgr, key, &cctx, op.data, op.data, op.length);
         IMB_CHACHA20_POLY1305_DEC_FINALIZE(mgr, &cctx, op.tag, tag_len);
       }
-      OPENSSL_cleanse(&cctx, sizeof(cctx));
       break;
     }
     case Engine::ipsec_mb_ccm_burst:

@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
 #include "dtls_record/aead_suite.h"
 #include "dtls_record/record_number.h"
+#include "dtls_record/wire.h"
 
 namespace dtlsgw::record {
 
@@ -54,7 +56,22 @@ class RecordCipher {
   // The 12-byte nonce for record `number`. For salt_and_explicit suites
   // `explicit_nonce` is the 8 bytes from the wire (open) or the record
   // number written there (seal).
-  void make_nonce(RecordNumber number, const uint8_t* explicit_nonce, uint8_t out[12]) const;
+  // Inline: it runs once per record on the data path.
+  void make_nonce(RecordNumber number, const uint8_t* explicit_nonce, uint8_t out[12]) const {
+    if (params_->nonce_style == NonceStyle::salt_and_explicit) {
+      // RFC 5288 §3, RFC 6655 §3: salt (the 4-byte write IV) ‖ nonce_explicit.
+      std::memcpy(out, fixed_iv_, 4);
+      std::memcpy(out + 4, explicit_nonce, 8);
+    } else {
+      // RFC 7905 §2: the 64-bit record number, left-padded with zeros to 12
+      // bytes, XORed with the 12-byte write IV.
+      uint8_t padded[12] = {};
+      wire::store_u64(padded + 4, number.packed());
+      for (size_t i = 0; i < 12; ++i) {
+        out[i] = fixed_iv_[i] ^ padded[i];
+      }
+    }
+  }
 
   // Engine hooks, used by CryptoContext::run().
   void run_direct(CryptoContext& ctx, AeadOp& op) const;

@@ -62,11 +62,4 @@ HeaderResult parse_record_header(std::span<const uint8_t> datagram, RecordHeader
   return HeaderResult::ok;
 }
 
-void write_record_header(const RecordHeader& header, uint8_t* out) {
-  out[0] = static_cast<uint8_t>(header.type);
-  wire::store_u16(out + 1, static_cast<uint16_t>(header.version));
-  wire::store_u64(out + 3, header.number.packed());
-  wire::store_u16(out + 11, header.length);
-}
-
 }  // namespace dtlsgw::record

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "dtls_record/record_number.h"
+#include "dtls_record/wire.h"
 
 namespace dtlsgw::record {
 
@@ -63,6 +64,12 @@ std::string_view to_string(HeaderResult r);
                                                RecordHeader& out);
 
 // Writes the 13-byte header; `out` must hold at least kRecordHeaderLength.
-void write_record_header(const RecordHeader& header, uint8_t* out);
+// Inline: it runs once per sealed record.
+inline void write_record_header(const RecordHeader& header, uint8_t* out) {
+  out[0] = static_cast<uint8_t>(header.type);
+  wire::store_u16(out + 1, static_cast<uint16_t>(header.version));
+  wire::store_u64(out + 3, header.number.packed());
+  wire::store_u16(out + 11, header.length);
+}
 
 }  // namespace dtlsgw::record

@@ -266,7 +266,13 @@ class RecordSealer {
       r.record_length = 0;
       return;
     }
-    std::memcpy(op.data + op.length, op.tag, r.epoch->cipher_.params().tag_length);
+    // Two fixed sizes, so the copy compiles to moves instead of a memcpy call.
+    uint8_t* tag_out = op.data + op.length;
+    if (r.epoch->cipher_.params().tag_length == 16) {
+      std::memcpy(tag_out, op.tag, 16);
+    } else {
+      std::memcpy(tag_out, op.tag, 8);
+    }
     r.result = SealResult::ok;
   }
 };

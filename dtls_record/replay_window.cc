@@ -19,30 +19,15 @@ void ReplayWindow::reset() {
   std::fill_n(words_, word_mask_ + 1, uint64_t{0});
 }
 
-ReplayCheck ReplayWindow::commit(uint64_t sequence) {
-  // Record numbers are 48-bit; next_ = sequence + 1 must not wrap.
-  assert(sequence <= (uint64_t{1} << 48) - 1);
-  if (sequence >= next_) {
-    // Slide forward: clear every ring word the new top passes over. Words
-    // between the old top and the new one hold only numbers that are now
-    // left of the window (the ring is a word longer than the window).
-    if (next_ != 0) {
-      const uint64_t old_word = (next_ - 1) >> 6;
-      const uint64_t new_word = sequence >> 6;
-      const uint64_t steps = std::min<uint64_t>(new_word - old_word, word_mask_ + 1);
-      for (uint64_t i = 1; i <= steps; ++i) {
-        words_[(old_word + i) & word_mask_] = 0;
-      }
-    }
-    next_ = sequence + 1;
-  } else {
-    const ReplayCheck c = check(sequence);
-    if (c != ReplayCheck::fresh) {
-      return c;
-    }
+void ReplayWindow::clear_passed_words(uint64_t sequence) {
+  // The ring is a word longer than the window, so the words between the
+  // old top and the new one never hold a number still inside the window.
+  const uint64_t old_word = (next_ - 1) >> 6;
+  const uint64_t new_word = sequence >> 6;
+  const uint64_t steps = std::min<uint64_t>(new_word - old_word, word_mask_ + 1);
+  for (uint64_t i = 1; i <= steps; ++i) {
+    words_[(old_word + i) & word_mask_] = 0;
   }
-  words_[(sequence >> 6) & word_mask_] |= uint64_t{1} << (sequence & 63);
-  return ReplayCheck::fresh;
 }
 
 }  // namespace dtlsgw::record

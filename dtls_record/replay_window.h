@@ -16,6 +16,7 @@
 // place it in its own memory (hugepages in the dataplane).
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,8 +62,25 @@ class ReplayWindow {
   }
 
   // Marks `sequence` as received; returns what check() would have said
-  // just before, and changes nothing unless that was `fresh`.
-  ReplayCheck commit(uint64_t sequence);
+  // just before, and changes nothing unless that was `fresh`. Inline: it
+  // runs once per record; only a slide past a word boundary calls out.
+  ReplayCheck commit(uint64_t sequence) {
+    // Record numbers are 48-bit; next_ = sequence + 1 must not wrap.
+    assert(sequence <= (uint64_t{1} << 48) - 1);
+    if (sequence >= next_) {
+      if (next_ != 0 && (sequence >> 6) != ((next_ - 1) >> 6)) {
+        clear_passed_words(sequence);
+      }
+      next_ = sequence + 1;
+    } else {
+      const ReplayCheck c = check(sequence);
+      if (c != ReplayCheck::fresh) {
+        return c;
+      }
+    }
+    words_[(sequence >> 6) & word_mask_] |= uint64_t{1} << (sequence & 63);
+    return ReplayCheck::fresh;
+  }
 
   // Back to "nothing received".
   void reset();
@@ -72,6 +90,10 @@ class ReplayWindow {
   uint64_t next_expected() const { return next_; }
 
  private:
+  // Sliding forward to `sequence`: clears every ring word the new top
+  // passes over (they hold only numbers now left of the window).
+  void clear_passed_words(uint64_t sequence);
+
   bool test(uint64_t sequence) const {
     return (words_[(sequence >> 6) & word_mask_] >> (sequence & 63)) & 1;
   }
