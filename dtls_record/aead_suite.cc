@@ -16,10 +16,8 @@ constexpr uint64_t kTwoPow23_5 = 11863283;
 constexpr uint64_t kUnlimited = UINT64_MAX;
 
 constexpr std::array<AeadParams, kAeadCount> kParams = {{
-    {"AES-128-GCM", 16, 4, 8, 16, NonceStyle::salt_and_explicit, kTwoPow24_5,
-     uint64_t{1} << 36},
-    {"AES-256-GCM", 32, 4, 8, 16, NonceStyle::salt_and_explicit, kTwoPow24_5,
-     uint64_t{1} << 36},
+    {"AES-128-GCM", 16, 4, 8, 16, NonceStyle::salt_and_explicit, kTwoPow24_5, uint64_t{1} << 36},
+    {"AES-256-GCM", 32, 4, 8, 16, NonceStyle::salt_and_explicit, kTwoPow24_5, uint64_t{1} << 36},
     {"CHACHA20-POLY1305", 32, 12, 0, 16, NonceStyle::xor_record_number, kUnlimited,
      uint64_t{1} << 36},
     {"AES-128-CCM", 16, 4, 8, 16, NonceStyle::salt_and_explicit, kTwoPow23_5, kTwoPow23_5},

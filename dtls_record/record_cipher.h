@@ -19,9 +19,9 @@ class CryptoContext;
 struct AeadOp;
 
 enum class Engine : uint8_t {
-  ipsec_mb_gcm_direct,      // IMB_AES{128,256}_GCM_{ENC,DEC}: one call a record
-  ipsec_mb_chacha_direct,   // IMB_CHACHA20_POLY1305_{INIT,UPDATE,FINALIZE}
-  ipsec_mb_ccm_burst,       // IMB_CIPHER_CCM jobs through IMB_SUBMIT_BURST
+  ipsec_mb_gcm_direct,     // IMB_AES{128,256}_GCM_{ENC,DEC}: one call a record
+  ipsec_mb_chacha_direct,  // IMB_CHACHA20_POLY1305_{INIT,UPDATE,FINALIZE}
+  ipsec_mb_ccm_burst,      // IMB_CIPHER_CCM jobs through IMB_SUBMIT_BURST
 };
 
 namespace detail {

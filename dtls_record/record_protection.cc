@@ -300,8 +300,7 @@ size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests) {
 }
 
 SealResult seal_record(CryptoContext& ctx, WriteEpoch& epoch, ContentType type,
-                       std::span<uint8_t> buffer, size_t plaintext_length,
-                       size_t& record_length) {
+                       std::span<uint8_t> buffer, size_t plaintext_length, size_t& record_length) {
   SealRequest r;
   r.epoch = &epoch;
   r.type = type;

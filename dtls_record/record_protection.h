@@ -43,11 +43,11 @@ std::string_view to_string(OpenResult r);
 
 enum class SealResult : uint8_t {
   ok,
-  plaintext_too_long,   // over 2^14 bytes
-  buffer_too_small,     // no room for header, nonce, plaintext and tag
-  sequence_exhausted,   // the epoch's 2^48 numbers are used up
-  usage_limit,          // the AEAD's confidentiality limit is reached
-  no_key,               // the epoch holds no key (never installed or retired)
+  plaintext_too_long,  // over 2^14 bytes
+  buffer_too_small,    // no room for header, nonce, plaintext and tag
+  sequence_exhausted,  // the epoch's 2^48 numbers are used up
+  usage_limit,         // the AEAD's confidentiality limit is reached
+  no_key,              // the epoch holds no key (never installed or retired)
   engine_error,
 };
 std::string_view to_string(SealResult r);
@@ -200,7 +200,6 @@ struct SealRequest {
 size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests);
 
 SealResult seal_record(CryptoContext& ctx, WriteEpoch& epoch, ContentType type,
-                       std::span<uint8_t> buffer, size_t plaintext_length,
-                       size_t& record_length);
+                       std::span<uint8_t> buffer, size_t plaintext_length, size_t& record_length);
 
 }  // namespace dtlsgw::record

@@ -25,20 +25,20 @@ namespace dtlsgw::handshake {
 
 enum class ClientHelloResult : uint8_t {
   ok,
-  bad_record,           // no framable record (dtls_record::HeaderResult)
-  not_handshake,        // first record is not a handshake record
-  not_epoch_zero,       // ClientHellos travel in epoch 0
-  not_client_hello,     // handshake message type is not client_hello (1)
-  truncated,            // a field runs past the record
-  fragmented,           // not the whole message in one fragment: no
-                        // stateless answer is possible (§4.2.3)
-  bad_length,           // handshake length disagrees with the record
-  bad_version,          // client_version is not a DTLS version
-  bad_session_id,       // session_id longer than 32
-  bad_cipher_suites,    // empty or odd length
-  bad_compression,      // empty
-  bad_extensions,       // extensions block length does not match
-  too_large,            // over kMaxClientHelloBytes: refused statelessly
+  bad_record,         // no framable record (dtls_record::HeaderResult)
+  not_handshake,      // first record is not a handshake record
+  not_epoch_zero,     // ClientHellos travel in epoch 0
+  not_client_hello,   // handshake message type is not client_hello (1)
+  truncated,          // a field runs past the record
+  fragmented,         // not the whole message in one fragment: no
+                      // stateless answer is possible (§4.2.3)
+  bad_length,         // handshake length disagrees with the record
+  bad_version,        // client_version is not a DTLS version
+  bad_session_id,     // session_id longer than 32
+  bad_cipher_suites,  // empty or odd length
+  bad_compression,    // empty
+  bad_extensions,     // extensions block length does not match
+  too_large,          // over kMaxClientHelloBytes: refused statelessly
 };
 std::string_view to_string(ClientHelloResult r);
 

@@ -55,7 +55,7 @@ struct CookieSecrets {
 
 enum class CookieCheck : uint8_t {
   ok,
-  absent,              // empty cookie: the first ClientHello of an exchange
+  absent,  // empty cookie: the first ClientHello of an exchange
   wrong_length,
   unknown_generation,  // made with a secret neither current nor previous
   mismatch,            // another peer, other parameters, or forged
@@ -75,7 +75,7 @@ class CookieMaker {
   // The cookie for `hello` from `peer` under the current secret; false if
   // no secret is set or the engine failed.
   [[nodiscard]] bool make_cookie(const PeerAddress& peer, const ClientHello& hello,
-                   uint8_t out[kCookieLength]);
+                                 uint8_t out[kCookieLength]);
 
   // Checks hello.cookie against current and previous secrets, comparing
   // MACs in constant time.
@@ -86,8 +86,7 @@ class CookieMaker {
   // message_seq 0. Returns its length, or 0 when `out` is too small, no
   // secret is set, or the reply would be longer than the ClientHello's
   // record (amplification must stay at or below 1).
-  [[nodiscard]] size_t build_hello_verify_request(const PeerAddress& peer,
-                                                  const ClientHello& hello,
+  [[nodiscard]] size_t build_hello_verify_request(const PeerAddress& peer, const ClientHello& hello,
                                                   std::span<uint8_t> out);
 
   static constexpr size_t kHelloVerifyRequestLength =
@@ -104,14 +103,13 @@ class CookieMaker {
   CookieMaker() = default;
   void load_key(Key& k, const CookieSecret& s);
   [[nodiscard]] bool mac(const Key& k, const PeerAddress& peer, const ClientHello& hello,
-           uint8_t out[kCookieMacLength]);
+                         uint8_t out[kCookieMacLength]);
 
   IMB_MGR* mgr_ = nullptr;
   Key current_;
   Key previous_;
   // The MAC input: address, port and the ClientHello fields, with lengths.
-  uint8_t scratch_[1 + 16 + 2 + 2 + kRandomLength + 1 + 32 + 2 + kMaxClientHelloBytes + 1 +
-                   256];
+  uint8_t scratch_[1 + 16 + 2 + 2 + kRandomLength + 1 + 32 + 2 + kMaxClientHelloBytes + 1 + 256];
 };
 
 }  // namespace dtlsgw::handshake

@@ -13,11 +13,8 @@ namespace {
 
 std::vector<uint8_t> record_bytes(uint8_t type, uint16_t version, uint16_t epoch, uint64_t seq,
                                   uint16_t length, size_t actual_body) {
-  std::vector<uint8_t> v = {type,
-                            static_cast<uint8_t>(version >> 8),
-                            static_cast<uint8_t>(version),
-                            static_cast<uint8_t>(epoch >> 8),
-                            static_cast<uint8_t>(epoch)};
+  std::vector<uint8_t> v = {type, static_cast<uint8_t>(version >> 8), static_cast<uint8_t>(version),
+                            static_cast<uint8_t>(epoch >> 8), static_cast<uint8_t>(epoch)};
   for (int i = 5; i >= 0; --i) {
     v.push_back(static_cast<uint8_t>(seq >> (8 * i)));
   }
@@ -111,9 +108,9 @@ TEST(RecordWalker, WalksEveryRecordOfADatagram) {
   }
   EXPECT_EQ(walker.error(), HeaderResult::ok);
   EXPECT_EQ(offset, d.size());
-  EXPECT_EQ(types, (std::vector<ContentType>{ContentType::handshake,
-                                             ContentType::change_cipher_spec,
-                                             ContentType::handshake}));
+  EXPECT_EQ(types,
+            (std::vector<ContentType>{ContentType::handshake, ContentType::change_cipher_spec,
+                                      ContentType::handshake}));
 }
 
 TEST(RecordWalker, StopsAtTheFirstUnframeableRecordWithItsReason) {

@@ -219,9 +219,9 @@ TEST_P(EveryAead, SealingStartsAboveForeignExplicitNoncesInItsEpoch) {
   const auto key = pattern(p.key_length, 1);
   const auto iv = pattern(p.fixed_iv_length, 2);
   const uint64_t foreign[] = {
-      RecordNumber(Epoch{1}, 5000).packed(),     // in range: must be skipped
-      RecordNumber(Epoch{2}, 90000).packed(),    // other epoch: irrelevant
-      RecordNumber(Epoch{1}, 3).packed(),        // below first_sequence
+      RecordNumber(Epoch{1}, 5000).packed(),   // in range: must be skipped
+      RecordNumber(Epoch{2}, 90000).packed(),  // other epoch: irrelevant
+      RecordNumber(Epoch{1}, 3).packed(),      // below first_sequence
   };
   WriteEpoch w;
   ASSERT_TRUE(w.install(*ctx, Epoch{1}, GetParam(), key, iv, 16, foreign));

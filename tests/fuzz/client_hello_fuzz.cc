@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (ch.record_length > size || ch.random.size() != kRandomLength ||
-      !inside(ch.random, data, ch.record_length) || !inside(ch.session_id, data, ch.record_length) ||
+      !inside(ch.random, data, ch.record_length) ||
+      !inside(ch.session_id, data, ch.record_length) ||
       !inside(ch.cookie, data, ch.record_length) ||
       !inside(ch.cipher_suites, data, ch.record_length) ||
       !inside(ch.compression_methods, data, ch.record_length) || ch.session_id.size() > 32 ||
