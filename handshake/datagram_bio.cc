@@ -37,7 +37,9 @@ int datagram_read(BIO* bio, char* data, int length) {
   // the buffer (OpenSSL reads into a buffer larger than any record).
   const Datagram& d = link->inbound.front();
   const size_t n = std::min(d.size(), static_cast<size_t>(length));
-  std::memcpy(data, d.data(), n);
+  if (n != 0) {  // an empty datagram's data() may be null: no memcpy from it
+    std::memcpy(data, d.data(), n);
+  }
   link->inbound.pop_front();
   return static_cast<int>(n);
 }

@@ -108,6 +108,10 @@ HandshakeEngine::HandshakeEngine(std::shared_ptr<ServerContext> context,
   link_.mtu = openssl_mtu(config.path_mtu);
 }
 
+namespace {
+constexpr long long kMinRetransmissionTimeoutUs = 15000;
+}  // namespace
+
 std::unique_ptr<HandshakeEngine> HandshakeEngine::create(std::shared_ptr<ServerContext> context,
                                                          record::CryptoContext& crypto,
                                                          const EngineConfig& config,
@@ -116,7 +120,10 @@ std::unique_ptr<HandshakeEngine> HandshakeEngine::create(std::shared_ptr<ServerC
   ERR_clear_error();
   const auto initial = config.initial_retransmission_timeout.count();
   const auto max = config.max_retransmission_timeout.count();
-  if (initial <= 0 || max < initial || max > UINT_MAX / 2) {
+  // OpenSSL 3.0 treats a DTLS timer with under 15 ms left as expired, and
+  // its read loop retransmits before it looks for input: a shorter initial
+  // timeout burns every retransmission inside start() (found by fuzzing).
+  if (initial < kMinRetransmissionTimeoutUs || max < initial || max > UINT_MAX / 2) {
     e->fail(FailureReason::bad_config, "retransmission timeouts out of range");
     return e;
   }

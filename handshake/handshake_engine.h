@@ -43,6 +43,8 @@ struct EngineConfig {
   // RFC 6347 §4.2.4.1: "A recommended initial timer value is 1 second
   // ... double the value at each retransmission, up to no less than the
   // RFC 6298 maximum of 60 seconds."
+  // At least 15 ms (below that OpenSSL 3.0 treats the timer as expired at
+  // once); a shorter value is bad_config.
   std::chrono::microseconds initial_retransmission_timeout{std::chrono::seconds(1)};
   std::chrono::microseconds max_retransmission_timeout{std::chrono::seconds(60)};
   // Retransmissions of one flight before the handshake fails.

@@ -52,7 +52,12 @@ constexpr CounterInfo kCounters[] = {
      &TableCounters::refused_recent_replay},
     {"handshake_no_engine", "dropped: not a ClientHello and no handshake for the peer",
      &TableCounters::no_handshake},
+    {"handshake_timers_fired", "handshake timers (retransmission or deadline) run by tick",
+     &TableCounters::timers_fired},
 };
+
+// The wheel's pool holds at most this many timers (timer_wheel.h).
+constexpr size_t kMaxWheelTimers = UINT32_MAX - 3;
 
 }  // namespace
 
@@ -113,8 +118,20 @@ size_t HandshakeTable::RecentHash::operator()(const RecentKey& k) const {
 }
 
 HandshakeTable::HandshakeTable(std::shared_ptr<ServerContext> context,
-                               record::CryptoContext& crypto, const TableConfig& config)
-    : context_(std::move(context)), crypto_(crypto), config_(config) {}
+                               record::CryptoContext& crypto, const TableConfig& config,
+                               TimePoint start)
+    : context_(std::move(context)),
+      crypto_(crypto),
+      config_(config),
+      start_(start),
+      wheel_(TimerWheelConfig{
+          .capacity = static_cast<uint32_t>(std::min(config.max_handshakes, kMaxWheelTimers)),
+          .tick_ms = config.timer_tick_ms,
+          .start_ms = 0}) {
+  config_.max_handshakes = wheel_.capacity();
+  slots_.resize(wheel_.capacity());
+  engines_.reserve(wheel_.capacity());
+}
 
 HandshakeTable::~HandshakeTable() = default;
 
@@ -140,7 +157,7 @@ size_t HandshakeTable::handshakes_from(const PeerAddress& peer) const {
 
 const HandshakeEngine* HandshakeTable::find(const PeerAddress& peer) const {
   const auto it = engines_.find(peer);
-  return it == engines_.end() ? nullptr : it->second.get();
+  return it == engines_.end() ? nullptr : slots_[it->second].get();
 }
 
 TimePoint HandshakeTable::next_deadline(const PeerAddress& peer) const {
@@ -148,17 +165,62 @@ TimePoint HandshakeTable::next_deadline(const PeerAddress& peer) const {
   return e == nullptr ? TimePoint::max() : e->next_deadline();
 }
 
-void HandshakeTable::insert(const PeerAddress& peer, std::unique_ptr<HandshakeEngine> engine) {
-  engines_.emplace(peer, std::move(engine));
-  ++per_source_[source_of(peer)];
+uint64_t HandshakeTable::wheel_now(TimePoint t) const {
+  if (t <= start_) {
+    return 0;
+  }
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t - start_).count());
 }
 
-void HandshakeTable::erase(Engines::iterator it) {
-  const auto source = per_source_.find(source_of(it->first));
+uint64_t HandshakeTable::wheel_deadline(TimePoint t) const {
+  if (t <= start_) {
+    return 0;
+  }
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - start_);
+  return static_cast<uint64_t>(ms.count());
+}
+
+std::optional<TimePoint> HandshakeTable::next_wakeup() const {
+  const std::optional<uint64_t> ms = wheel_.next_expiry();
+  if (!ms.has_value()) {
+    return std::nullopt;
+  }
+  // Deadlines are at most hours away: no overflow converting back.
+  return start_ + std::chrono::milliseconds(*ms);
+}
+
+void HandshakeTable::arm(TimerId slot) {
+  const TimePoint deadline = slots_[slot]->next_deadline();
+  if (deadline == TimePoint::max()) {
+    wheel_.cancel(slot);
+    return;
+  }
+  // Cannot fail: `slot` is an acquired timer.
+  static_cast<void>(wheel_.schedule(slot, wheel_deadline(deadline)));
+}
+
+bool HandshakeTable::insert(const PeerAddress& peer, std::unique_ptr<HandshakeEngine> engine) {
+  const TimerAcquired timer = wheel_.acquire(0);
+  if (timer.result != TimerResult::ok) [[unlikely]] {
+    return false;
+  }
+  slots_[timer.id] = std::move(engine);
+  engines_.emplace(peer, timer.id);
+  ++per_source_[source_of(peer)];
+  arm(timer.id);
+  return true;
+}
+
+void HandshakeTable::erase(TimerId slot) {
+  const PeerAddress peer = slots_[slot]->peer();
+  const auto source = per_source_.find(source_of(peer));
   if (source != per_source_.end() && --source->second == 0) {
     per_source_.erase(source);
   }
-  engines_.erase(it);
+  engines_.erase(peer);
+  wheel_.release(slot);
+  slots_[slot].reset();
 }
 
 void HandshakeTable::remember(const RecentKey& key, TimePoint now) {
@@ -184,10 +246,11 @@ void HandshakeTable::forget_expired(TimePoint now) {
   }
 }
 
-void HandshakeTable::settle(Engines::iterator it, Result& result, TimePoint now) {
-  HandshakeEngine& e = *it->second;
+void HandshakeTable::settle(TimerId slot, Result& result, TimePoint now) {
+  HandshakeEngine& e = *slots_[slot];
   switch (e.state()) {
     case HandshakeState::in_progress:
+      arm(slot);
       return;
     case HandshakeState::complete:
       ++counters_.completed;
@@ -201,7 +264,7 @@ void HandshakeTable::settle(Engines::iterator it, Result& result, TimePoint now)
       result.failure = e.failure();
       break;
   }
-  erase(it);
+  erase(slot);
 }
 
 std::unique_ptr<HandshakeEngine> HandshakeTable::start(const PeerAddress& peer,
@@ -228,7 +291,9 @@ HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,
       parse_client_hello(datagram, hello) == ClientHelloResult::ok && !hello.cookie.empty();
   const auto it = engines_.find(peer);
   if (it != engines_.end()) {
-    const auto random = it->second->client_random();
+    const TimerId slot = it->second;
+    HandshakeEngine& engine = *slots_[slot];
+    const auto random = engine.client_random();
     const bool same_random = cookie_hello && std::equal(random.begin(), random.end(),
                                                         hello.random.begin(), hello.random.end());
     if (cookie_hello && !same_random) {
@@ -239,7 +304,8 @@ HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,
         return result;
       }
       ++counters_.restarted;
-      it->second = std::move(fresh);
+      slots_[it->second] = std::move(fresh);
+      arm(it->second);
       result.disposition = Disposition::restarted;
       return result;
     }
@@ -248,8 +314,8 @@ HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,
     }
     ++counters_.routed;
     result.disposition = Disposition::routed;
-    result.to_send = it->second->on_datagram(datagram, now);
-    settle(it, result, now);
+    result.to_send = engine.on_datagram(datagram, now);
+    settle(slot, result, now);
     return result;
   }
 
@@ -280,34 +346,34 @@ HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,
   if (engine == nullptr) {
     return result;
   }
-  result.disposition = Disposition::started;
-  insert(peer, std::move(engine));
-  return result;
-}
-
-HandshakeTable::Result HandshakeTable::on_timer(const PeerAddress& peer, TimePoint now) {
-  Result result;
-  result.disposition = Disposition::timer;
-  const auto it = engines_.find(peer);
-  if (it == engines_.end()) {
+  if (!insert(peer, std::move(engine))) [[unlikely]] {
+    ++counters_.refused_total_limit;
+    result.disposition = Disposition::refused_total_limit;
+    result.to_send.clear();
     return result;
   }
-  result.to_send = it->second->on_timer(now);
-  settle(it, result, now);
+  result.disposition = Disposition::started;
   return result;
 }
 
-std::vector<std::pair<PeerAddress, HandshakeTable::Result>> HandshakeTable::expire(TimePoint now) {
-  std::vector<PeerAddress> due;
-  for (const auto& [peer, engine] : engines_) {
-    if (engine->next_deadline() <= now) {
-      due.push_back(peer);
+std::vector<HandshakeTable::TimerOutcome> HandshakeTable::tick(TimePoint now) {
+  std::vector<TimerOutcome> out;
+  // The wheel fires a timer once wheel_now(now) has reached its deadline
+  // rounded up, so `now` is past the engine's next_deadline(). settle()
+  // re-arms or releases the firing timer from inside the callback, which
+  // the wheel allows; a deadline it re-arms at or before `now` fires at the
+  // next tick, not in this one.
+  wheel_.advance(wheel_now(now), [&](TimerId slot, uint64_t) {
+    ++counters_.timers_fired;
+    HandshakeEngine& engine = *slots_[slot];
+    TimerOutcome fired{engine.peer(), {}};
+    fired.result.disposition = Disposition::timer;
+    fired.result.to_send = engine.on_timer(now);
+    settle(slot, fired.result, now);
+    if (!fired.result.to_send.empty() || fired.result.failure.has_value()) {
+      out.push_back(std::move(fired));
     }
-  }
-  std::vector<std::pair<PeerAddress, Result>> out;
-  for (const PeerAddress& peer : due) {
-    out.emplace_back(peer, on_timer(peer, now));
-  }
+  });
   forget_expired(now);
   return out;
 }

@@ -10,6 +10,21 @@
 // Limits: concurrent handshakes in total and per source IP address (any
 // port), and each handshake's deadline (EngineConfig::handshake_timeout).
 // Every refusal and failure is counted.
+//
+// Timers. OpenSSL's DTLS timers run on the real clock; each engine exposes
+// its next deadline (the RFC 6347 §4.2.4.1 retransmission timer or the
+// handshake's overall deadline, whichever is earlier) and the table keeps
+// one timer per handshake in a hierarchical timing wheel (timer_wheel.h)
+// sized to max_handshakes. After every call that can move an engine's
+// deadline (start, a routed datagram, a restart, a timer) the table
+// schedules, moves or releases that engine's timer, so the wheel always
+// holds exactly one armed timer per running handshake. The control loop
+// sleeps until next_wakeup() and calls tick(now), which fires the due
+// engines: a retransmission, or a failure at the deadline. A tick costs
+// one engine call per due handshake plus one visit per occupied wheel slot
+// whose time has come (at most one per level for a one-tick step): nothing
+// per idle handshake, however many are armed (tests: 100,000 timers cost
+// the same slot visits per tick as 1,000).
 #pragma once
 
 #include <array>
@@ -27,6 +42,7 @@
 
 #include "dtls_record/crypto_context.h"
 #include "handshake/handshake_engine.h"
+#include "handshake/timer_wheel.h"
 
 namespace dtlsgw::handshake {
 
@@ -38,6 +54,9 @@ struct TableConfig {
   // rotation period, since a cookie stays valid for two periods.
   std::chrono::seconds recent_lifetime{300};
   size_t max_recent = 100000;
+  // Resolution of the handshake timers: a timer fires in the first tick()
+  // at or after its deadline rounded up to this many milliseconds.
+  uint32_t timer_tick_ms = 1;
   EngineConfig engine;
 };
 
@@ -52,6 +71,7 @@ struct TableCounters {
   uint64_t refused_source_limit = 0;   // max_handshakes_per_source reached
   uint64_t refused_recent_replay = 0;  // cookie ClientHello of a completed handshake
   uint64_t no_handshake = 0;           // not a ClientHello, and no engine for the peer
+  uint64_t timers_fired = 0;           // engine timers run by tick()
   std::array<uint64_t, kFailureReasonCount> failed{};  // by FailureReason
 };
 
@@ -71,7 +91,7 @@ class HandshakeTable {
     refused_recent_replay,
     no_handshake,  // dropped: nothing to route it to
     start_failed,  // the new engine failed at once (see failure)
-    timer,         // from on_timer / expire
+    timer,         // from tick()
   };
 
   struct Result {
@@ -81,8 +101,17 @@ class HandshakeTable {
     std::optional<FailureReason> failure;  // the handshake just failed
   };
 
+  // What tick() reports for one handshake whose timer fired.
+  struct TimerOutcome {
+    PeerAddress peer;
+    Result result;  // disposition `timer`
+  };
+
+  // `start` is the origin of the timer wheel's millisecond clock: pass the
+  // control loop's clock at construction (every TimePoint handed to the
+  // table afterwards should be at or after it; earlier ones count as it).
   HandshakeTable(std::shared_ptr<ServerContext> context, record::CryptoContext& crypto,
-                 const TableConfig& config);
+                 const TableConfig& config, TimePoint start = Clock::now());
   ~HandshakeTable();
   HandshakeTable(const HandshakeTable&) = delete;
   HandshakeTable& operator=(const HandshakeTable&) = delete;
@@ -92,11 +121,20 @@ class HandshakeTable {
 
   // A datagram the dataplane punted from `peer`.
   Result on_datagram(const PeerAddress& peer, std::span<const uint8_t> datagram, TimePoint now);
-  // The peer's timer fired (at or after next_deadline(peer)).
-  Result on_timer(const PeerAddress& peer, TimePoint now);
-  // Runs every engine whose deadline has passed (a linear scan: for tests
-  // and small tables; the control loop uses a timer wheel and on_timer).
-  std::vector<std::pair<PeerAddress, Result>> expire(TimePoint now);
+
+  // Runs every handshake whose timer is due at `now` (its next_deadline()
+  // has passed): OpenSSL retransmits its last flight, or the handshake
+  // fails (retransmissions exhausted, deadline exceeded) and is removed.
+  // Returns, in firing order, each handshake that has datagrams to send or
+  // just failed; one whose timer fired before OpenSSL's real-clock timer
+  // expired sends nothing and is re-armed, and is not reported.
+  std::vector<TimerOutcome> tick(TimePoint now);
+  // When the control loop should call tick() next; nothing when no
+  // handshake is running. Never later than the earliest deadline rounded
+  // up to timer_tick_ms; it may be earlier (the wheel then sorts that
+  // deadline into a finer level and the next answer is tighter: at most a
+  // few wake-ups per deadline, timer_wheel.h).
+  std::optional<TimePoint> next_wakeup() const;
 
   // TimePoint::max() if the peer has no engine.
   TimePoint next_deadline(const PeerAddress& peer) const;
@@ -104,6 +142,9 @@ class HandshakeTable {
   size_t size() const { return engines_.size(); }
   size_t handshakes_from(const PeerAddress& peer) const;
   const TableCounters& counters() const { return counters_; }
+  // Armed handshake timers: size() whenever no call is in progress.
+  size_t timers_armed() const { return wheel_.size(); }
+  const TimerWheelStats& timer_stats() const { return wheel_.stats(); }
 
  private:
   struct PeerHash {
@@ -125,7 +166,10 @@ class HandshakeTable {
   struct RecentHash {
     size_t operator()(const RecentKey& k) const;
   };
-  using Engines = std::unordered_map<PeerAddress, std::unique_ptr<HandshakeEngine>, PeerHash>;
+  // A running handshake lives in slots_[id], id being its timer's id in
+  // wheel_ (the pool hands out ids below max_handshakes): a firing timer
+  // finds its engine without a hash lookup.
+  using Engines = std::unordered_map<PeerAddress, TimerId, PeerHash>;
 
   static SourceKey source_of(const PeerAddress& p);
   static std::optional<RecentKey> recent_key(const HandshakeEngine& e);
@@ -133,16 +177,28 @@ class HandshakeTable {
   // it failed at once.
   std::unique_ptr<HandshakeEngine> start(const PeerAddress& peer, std::span<const uint8_t> datagram,
                                          TimePoint now, Result& result);
-  void insert(const PeerAddress& peer, std::unique_ptr<HandshakeEngine> engine);
-  void erase(Engines::iterator it);
-  // Hands over or counts the failure of a finished engine, and removes it.
-  void settle(Engines::iterator it, Result& result, TimePoint now);
+  // False (engine dropped) only if the timer pool is exhausted, which the
+  // total limit rules out.
+  bool insert(const PeerAddress& peer, std::unique_ptr<HandshakeEngine> engine);
+  void erase(TimerId slot);
+  // After any engine call: a finished engine is handed over or its failure
+  // counted, and removed; a running one has its timer moved to its
+  // next_deadline().
+  void settle(TimerId slot, Result& result, TimePoint now);
+  void arm(TimerId slot);
+  // The wheel's clock: milliseconds since start_, rounded down for `now`
+  // (so a timer never fires early) and up for deadlines.
+  uint64_t wheel_now(TimePoint t) const;
+  uint64_t wheel_deadline(TimePoint t) const;
   void remember(const RecentKey& key, TimePoint now);
   void forget_expired(TimePoint now);
 
   std::shared_ptr<ServerContext> context_;
   record::CryptoContext& crypto_;
   TableConfig config_;
+  TimePoint start_;
+  TimerWheel wheel_;
+  std::vector<std::unique_ptr<HandshakeEngine>> slots_;
   Engines engines_;
   std::unordered_map<SourceKey, uint32_t, SourceHash> per_source_;
   std::unordered_map<RecentKey, TimePoint, RecentHash> recent_;

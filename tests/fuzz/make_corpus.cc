@@ -9,7 +9,9 @@
 // Everything is deterministic: fixed keys, fixed record numbers, a fixed
 // pseudo-random generator. The record_open_fuzz seeds are sealed with the
 // real sealer under the harness's keys, and opened here once more, so the
-// fuzzer starts from records that authenticate.
+// fuzzer starts from records that authenticate. The handshake_engine_fuzz
+// seeds are real OpenSSL handshakes, made reproducible by replacing
+// OpenSSL's random source and clock (handshake_seeds.cc, handshake_fuzz.h).
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -25,6 +27,7 @@
 
 #include "dtls_record/record_protection.h"
 #include "tests/fuzz/fuzz_keys.h"
+#include "tests/fuzz/handshake_seeds.h"
 
 namespace dtlsgw::record::fuzz {
 namespace {
@@ -339,6 +342,7 @@ Corpus build() {
   open_seeds(c["record_open_fuzz"]);
   replay_seeds(c["replay_window_fuzz"]);
   client_hello_seeds(c["client_hello_fuzz"]);
+  dtlsgw::handshake::fuzz::handshake_engine_seeds(c["handshake_engine_fuzz"]);
   return c;
 }
 

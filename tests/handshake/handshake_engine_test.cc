@@ -482,6 +482,19 @@ TEST(Start, MtuBelowOpenSslMinimumIsABadConfig) {
   EXPECT_EQ(engine->failure(), FailureReason::bad_config);
 }
 
+// OpenSSL 3.0 treats a timer with under 15 ms left as expired; a shorter
+// initial timeout would burn every retransmission inside start().
+TEST(Start, RetransmissionTimeoutBelowFifteenMillisecondsIsABadConfig) {
+  Server server;
+  EngineConfig c = test_engine_config();
+  c.initial_retransmission_timeout = std::chrono::milliseconds(14);
+  auto engine = HandshakeEngine::create(server.context, *server.crypto, c, client_address());
+  EXPECT_EQ(engine->failure(), FailureReason::bad_config);
+  c.initial_retransmission_timeout = std::chrono::milliseconds(15);
+  auto fine = HandshakeEngine::create(server.context, *server.crypto, c, client_address());
+  EXPECT_EQ(fine->state(), HandshakeState::in_progress);
+}
+
 }  // namespace
 }  // namespace test
 }  // namespace dtlsgw::handshake
