@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace dtlsgw::handshake {
 
@@ -42,19 +43,55 @@ namespace {
 // TLS1-PRF KDF computes the same bytes but sets its HMAC contexts up anew
 // through provider fetches on every call: 9.7 us per key block against
 // 4.4 us here, 10 % of a PSK handshake's server CPU (bench/README.md).
-bool p_hash(std::string_view digest, std::span<const uint8_t> secret, std::span<const uint8_t> seed,
-            std::span<uint8_t> out) {
+//
+// The digest is set once per thread on an unkeyed template context that
+// each call duplicates: setting it by name fetches the digest through the
+// provider store (locks, name lookups) every time. The keyed copy is freed
+// (and so wiped) as before.
+EVP_MAC_CTX* new_hmac_context(std::string_view digest) {
   static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
-  EVP_MAC_CTX* ctx = hmac != nullptr ? EVP_MAC_CTX_new(hmac) : nullptr;
+  if (hmac == nullptr) {
+    return nullptr;
+  }
+  struct Templates {
+    struct Entry {
+      std::string digest;
+      EVP_MAC_CTX* ctx = nullptr;
+    };
+    std::vector<Entry> entries;
+    ~Templates() {
+      for (Entry& e : entries) {
+        EVP_MAC_CTX_free(e.ctx);
+      }
+    }
+  };
+  thread_local Templates templates;
+  for (const Templates::Entry& e : templates.entries) {
+    if (e.digest == digest) {
+      return EVP_MAC_CTX_dup(e.ctx);
+    }
+  }
   std::string name(digest);
   const OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name.data(), 0),
       OSSL_PARAM_construct_end(),
   };
+  EVP_MAC_CTX* t = EVP_MAC_CTX_new(hmac);
+  if (t == nullptr || EVP_MAC_CTX_set_params(t, params) != 1) {
+    EVP_MAC_CTX_free(t);
+    return nullptr;
+  }
+  templates.entries.push_back({std::move(name), t});
+  return EVP_MAC_CTX_dup(t);
+}
+
+bool p_hash(std::string_view digest, std::span<const uint8_t> secret, std::span<const uint8_t> seed,
+            std::span<uint8_t> out) {
+  EVP_MAC_CTX* ctx = new_hmac_context(digest);
   uint8_t a[EVP_MAX_MD_SIZE];
   uint8_t chunk[EVP_MAX_MD_SIZE];
   size_t a_length = 0;
-  bool ok = ctx != nullptr && EVP_MAC_init(ctx, secret.data(), secret.size(), params) == 1 &&
+  bool ok = ctx != nullptr && EVP_MAC_init(ctx, secret.data(), secret.size(), nullptr) == 1 &&
             EVP_MAC_update(ctx, seed.data(), seed.size()) == 1 &&
             EVP_MAC_final(ctx, a, &a_length, sizeof(a)) == 1;
   for (size_t done = 0; ok && done < out.size();) {
