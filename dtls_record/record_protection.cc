@@ -85,6 +85,32 @@ void write_additional_data(uint8_t aad[13], RecordNumber number, ContentType typ
   wire::store_u16(aad + 11, static_cast<uint16_t>(plaintext_length));
 }
 
+// The two passes around one crypto batch, shared by open and seal (the
+// VPP shape): pass 1 prepares every request the batch will take, the
+// engine runs them together, pass 2 finishes each. Chunks of kMaxBurst.
+template <typename Pass, typename Request, typename Result>
+size_t run_in_batches(CryptoContext& ctx, std::span<Request> requests, Result ok_value) {
+  size_t ok = 0;
+  auto& ops = ctx.ops();
+  uint8_t slot[kMaxBurst];
+  for (size_t base = 0; base < requests.size(); base += kMaxBurst) {
+    const size_t n = std::min(kMaxBurst, requests.size() - base);
+    size_t queued = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (Pass::prepare(requests[base + i], ops[queued])) {
+        slot[queued++] = static_cast<uint8_t>(i);
+      }
+    }
+    ctx.run(queued);
+    for (size_t k = 0; k < queued; ++k) {
+      Request& r = requests[base + slot[k]];
+      Pass::finish(r, ops[k]);
+      ok += r.result == ok_value;
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
 // Friend of ReadEpoch: the one place its counters and window change.
@@ -166,25 +192,7 @@ class RecordOpener {
 };
 
 size_t open_burst(CryptoContext& ctx, std::span<OpenRequest> requests) {
-  size_t ok = 0;
-  auto& ops = ctx.ops();
-  uint8_t slot[kMaxBurst];
-  for (size_t base = 0; base < requests.size(); base += kMaxBurst) {
-    const size_t n = std::min(kMaxBurst, requests.size() - base);
-    size_t queued = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (RecordOpener::prepare(requests[base + i], ops[queued])) {
-        slot[queued++] = static_cast<uint8_t>(i);
-      }
-    }
-    ctx.run(queued);
-    for (size_t k = 0; k < queued; ++k) {
-      OpenRequest& r = requests[base + slot[k]];
-      RecordOpener::finish(r, ops[k]);
-      ok += r.result == OpenResult::ok;
-    }
-  }
-  return ok;
+  return run_in_batches<RecordOpener>(ctx, requests, OpenResult::ok);
 }
 
 OpenResult open_record(CryptoContext& ctx, ReadEpoch& epoch, const RecordView& record,
@@ -278,25 +286,7 @@ class RecordSealer {
 };
 
 size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests) {
-  size_t ok = 0;
-  auto& ops = ctx.ops();
-  uint8_t slot[kMaxBurst];
-  for (size_t base = 0; base < requests.size(); base += kMaxBurst) {
-    const size_t n = std::min(kMaxBurst, requests.size() - base);
-    size_t queued = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (RecordSealer::prepare(requests[base + i], ops[queued])) {
-        slot[queued++] = static_cast<uint8_t>(i);
-      }
-    }
-    ctx.run(queued);
-    for (size_t k = 0; k < queued; ++k) {
-      SealRequest& r = requests[base + slot[k]];
-      RecordSealer::finish(r, ops[k]);
-      ok += r.result == SealResult::ok;
-    }
-  }
-  return ok;
+  return run_in_batches<RecordSealer>(ctx, requests, SealResult::ok);
 }
 
 SealResult seal_record(CryptoContext& ctx, WriteEpoch& epoch, ContentType type,
