@@ -375,21 +375,6 @@ bool pump(GnutlsClient& client, HandshakeEngine& engine, std::vector<Datagram> t
   return false;
 }
 
-std::unique_ptr<HandshakeEngine> handshake(Server& server, GnutlsClient& client,
-                                           const EngineConfig& config, std::string& why,
-                                           const PeerAddress& peer) {
-  const Datagram hello = cookie_exchange(client, *server.cookies, peer);
-  auto engine = HandshakeEngine::create(server.context, *server.crypto, config, peer);
-  std::vector<Datagram> out = engine->start(hello, Clock::now());
-  if (engine->state() == HandshakeState::failed) {
-    why = "start failed: " + std::string(to_string(engine->failure())) + ": " +
-          engine->failure_detail();
-    return engine;
-  }
-  pump(client, *engine, std::move(out), why);
-  return engine;
-}
-
 void expect_handover_keys_work(record::CryptoContext& crypto, GnutlsClient& client,
                                const Handover& h) {
   const Bytes up = pattern(100, 7);

@@ -121,11 +121,8 @@ Datagram cookie_exchange(GnutlsClient& client, CookieMaker& cookies, const PeerA
 bool pump(GnutlsClient& client, HandshakeEngine& engine, std::vector<Datagram> to_client,
           std::string& why);
 
-// Cookie exchange, engine start and pump; returns the engine (check its
-// state).
-std::unique_ptr<HandshakeEngine> handshake(Server& server, GnutlsClient& client,
-                                           const EngineConfig& config, std::string& why,
-                                           const PeerAddress& peer = client_address());
+// handshake(server, client, ...) for a GnutlsClient is the template in
+// test_support.h, with the two functions above.
 
 // The handover's keys against `client`, as expect_handover_keys_work does
 // for OpenSSL: they open the client's first application record

@@ -434,21 +434,6 @@ bool pump(TestClient& client, HandshakeEngine& engine, std::vector<Datagram> to_
   return false;
 }
 
-std::unique_ptr<HandshakeEngine> handshake(Server& server, TestClient& client,
-                                           const EngineConfig& config, std::string& why,
-                                           const PeerAddress& peer) {
-  const Datagram hello = cookie_exchange(client, *server.cookies, peer);
-  auto engine = HandshakeEngine::create(server.context, *server.crypto, config, peer);
-  std::vector<Datagram> out = engine->start(hello, Clock::now());
-  if (engine->state() == HandshakeState::failed) {
-    why = "start failed: " + std::string(to_string(engine->failure())) + ": " +
-          engine->failure_detail();
-    return engine;
-  }
-  pump(client, *engine, std::move(out), why);
-  return engine;
-}
-
 // ---- Records ---------------------------------------------------------------
 
 std::vector<Bytes> open_client_records(record::CryptoContext& crypto, const Handover& h,

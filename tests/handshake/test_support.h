@@ -127,10 +127,25 @@ EngineConfig test_engine_config();
 bool pump(TestClient& client, HandshakeEngine& engine, std::vector<Datagram> to_client,
           std::string& why);
 
-// Full handshake from scratch; returns the completed engine (check state).
-std::unique_ptr<HandshakeEngine> handshake(Server& server, TestClient& client,
+// Full handshake from scratch with any test client (OpenSSL's TestClient,
+// GnutlsClient): the dataplane's cookie exchange, engine start, then pump.
+// cookie_exchange and pump are the client type's overloads. Returns the
+// engine (check its state).
+template <typename Client>
+std::unique_ptr<HandshakeEngine> handshake(Server& server, Client& client,
                                            const EngineConfig& config, std::string& why,
-                                           const PeerAddress& peer = client_address());
+                                           const PeerAddress& peer = client_address()) {
+  const Datagram hello = cookie_exchange(client, *server.cookies, peer);
+  auto engine = HandshakeEngine::create(server.context, *server.crypto, config, peer);
+  std::vector<Datagram> out = engine->start(hello, Clock::now());
+  if (engine->state() == HandshakeState::failed) {
+    why = "start failed: " + std::string(to_string(engine->failure())) + ": " +
+          engine->failure_detail();
+    return engine;
+  }
+  pump(client, *engine, std::move(out), why);
+  return engine;
+}
 
 // Records under the handover keys.
 // Opens every epoch-1 record of `datagram` with the client's write key,
