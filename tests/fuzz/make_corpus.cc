@@ -12,10 +12,14 @@
 // fuzzer starts from records that authenticate. The handshake_engine_fuzz
 // seeds are real OpenSSL handshakes, made reproducible by replacing
 // OpenSSL's random source and clock (handshake_seeds.cc, handshake_fuzz.h).
+// The packet_fuzz seeds are frames written by the dataplane's own framing
+// (right checksums), then edited into each refusal, each checked here to
+// parse to the verdict its name gives.
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -25,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/packet.h"
 #include "dtls_record/record_protection.h"
 #include "tests/fuzz/fuzz_keys.h"
 #include "tests/fuzz/handshake_seeds.h"
@@ -335,6 +340,139 @@ void client_hello_seeds(std::map<std::string, Bytes>& out) {
   out["fragmented"] = plain_record(ContentType::handshake, 0xfefd, 0, 0, fragmented);
 }
 
+namespace packet = dtlsgw::dataplane::packet;
+using packet::FrameResult;
+
+// One frame, its expected verdict checked before it becomes a seed.
+void add_frame(std::map<std::string, Bytes>& out, const std::string& name, FrameResult expected,
+               const Bytes& frame) {
+  packet::Frame f;
+  const FrameResult got = packet::parse_frame(frame, f);
+  if (got != expected) {
+    die("packet seed " + name + ": " + std::string(packet::to_string(got)) + ", expected " +
+        std::string(packet::to_string(expected)));
+  }
+  out[name] = frame;
+}
+
+dtlsgw::dataplane::Ipv4 ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  const uint8_t bytes[4] = {a, b, c, d};
+  dtlsgw::dataplane::Ipv4 v;
+  std::memcpy(&v.be, bytes, 4);
+  return v;
+}
+
+// A peer's DTLS datagram to the gateway (192.0.2.1:5684), UDP checksum set.
+Bytes udp_frame(bool vlan, const Bytes& payload) {
+  packet::UdpEndpoints e;
+  e.source_mac = {{0x02, 0x00, 0x5e, 0x00, 0x53, 0x02}};
+  e.destination_mac = {{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01}};
+  e.has_vlan = vlan;
+  e.vlan_tci = vlan ? 0x0064 : 0;
+  e.source = ipv4(198, 51, 100, 7);
+  e.destination = ipv4(192, 0, 2, 1);
+  e.source_port = 49152;
+  e.destination_port = 5684;
+  const size_t headers = packet::udp_headers_length(vlan);
+  Bytes f(headers);
+  f.insert(f.end(), payload.begin(), payload.end());
+  packet::write_udp_headers(f.data(), e, payload.size(), 0x4d2);
+  packet::set_udp_checksum(f.data() + headers - 28);
+  return f;
+}
+
+void fix_ip_checksum(Bytes& f, size_t l3) {
+  const size_t ihl = size_t{f[l3] & 0x0fu} * 4;
+  f[l3 + 10] = f[l3 + 11] = 0;
+  const auto c = static_cast<uint16_t>(~packet::internet_checksum(f.data() + l3, ihl));
+  f[l3 + 10] = static_cast<uint8_t>(c >> 8);
+  f[l3 + 11] = static_cast<uint8_t>(c);
+}
+
+// Sets byte `at` of the IPv4 header at 14 and keeps its checksum right.
+Bytes ip_edit(Bytes f, size_t at, uint8_t value) {
+  f[14 + at] = value;
+  fix_ip_checksum(f, 14);
+  return f;
+}
+
+void packet_seeds(std::map<std::string, Bytes>& out) {
+  using R = FrameResult;
+  const Bytes hello = client_hello({}, {}, {0xc0, 0xae, 0x00, 0xa8}, true);
+  const Bytes dtls = plain_record(ContentType::handshake, 0xfefd, 0, 0, hello);
+  const Bytes udp = udp_frame(false, dtls);
+  add_frame(out, "udp_client_hello", R::udp, udp);
+  add_frame(out, "udp_client_hello_vlan", R::udp, udp_frame(true, dtls));
+  add_frame(out, "udp_empty", R::udp, udp_frame(false, {}));
+  Bytes padded = udp_frame(false, {0x17, 0xfe, 0xfd});
+  padded.resize(60, 0);
+  add_frame(out, "udp_padded_to_60", R::udp, padded);
+  // IHL 6: a Router Alert option (RFC 2113) before the UDP header.
+  Bytes options = udp_frame(false, pattern(20, 1));
+  const Bytes router_alert = {0x94, 0x04, 0x00, 0x00};
+  options.insert(options.begin() + 34, router_alert.begin(), router_alert.end());
+  options[14] = 0x46;
+  options[17] = static_cast<uint8_t>(options[17] + 4);
+  fix_ip_checksum(options, 14);
+  add_frame(out, "udp_ip_options", R::udp, options);
+
+  // Who has 192.0.2.1? Tell 198.51.100.7; untagged and padded, and tagged.
+  const Bytes arp_body = {0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x00,
+                          0x5e, 0x00, 0x53, 0x02, 0xc6, 0x33, 0x64, 0x07, 0x00, 0x00,
+                          0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01};
+  const Bytes broadcast_from_peer = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0x02, 0x00, 0x5e, 0x00, 0x53, 0x02};
+  Bytes arp = cat({broadcast_from_peer, {0x08, 0x06}, arp_body});
+  arp.resize(60, 0);
+  add_frame(out, "arp_request", R::arp, arp);
+  add_frame(out, "arp_request_vlan", R::arp,
+            cat({broadcast_from_peer, {0x81, 0x00, 0x00, 0x64, 0x08, 0x06}, arp_body}));
+  {
+    std::vector<uint8_t> reply(64);
+    const dtlsgw::dataplane::MacAddress our_mac{{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01}};
+    packet::Frame request;
+    packet::parse_frame(arp, request);
+    reply.resize(packet::write_arp_reply(reply, request, our_mac, ipv4(192, 0, 2, 1)));
+    add_frame(out, "arp_reply", R::arp, reply);
+  }
+  Bytes bad_arp = arp;
+  bad_arp[16] = 0x86;  // ptype IPv6
+  bad_arp[17] = 0xdd;
+  add_frame(out, "bad_arp_ptype", R::bad_arp, bad_arp);
+  add_frame(out, "truncated_arp", R::truncated, Bytes(arp.begin(), arp.begin() + 41));
+
+  Bytes ipv6 = udp;
+  ipv6[12] = 0x86;
+  ipv6[13] = 0xdd;
+  add_frame(out, "not_ipv4_ipv6", R::not_ipv4, ipv6);
+  Bytes qinq = udp_frame(true, pattern(12, 2));
+  const Bytes inner_tag = {0x81, 0x00, 0x00, 0x07};
+  qinq.insert(qinq.begin() + 16, inner_tag.begin(), inner_tag.end());
+  add_frame(out, "not_ipv4_qinq", R::not_ipv4, qinq);
+
+  add_frame(out, "truncated_ethernet", R::truncated, Bytes(udp.begin(), udp.begin() + 13));
+  add_frame(out, "truncated_vlan_tag", R::truncated, Bytes(qinq.begin(), qinq.begin() + 16));
+  add_frame(out, "truncated_ip_packet", R::truncated, Bytes(udp.begin(), udp.end() - 1));
+  add_frame(out, "truncated_udp_header", R::truncated, ip_edit(udp, 3, 20 + 7));
+
+  Bytes bad_checksum = udp;
+  bad_checksum[24] ^= 0x01;
+  add_frame(out, "bad_ip_checksum", R::bad_ip_header, bad_checksum);
+  add_frame(out, "bad_ip_version_6", R::bad_ip_header, ip_edit(udp, 0, 0x65));
+  add_frame(out, "bad_ip_ihl_4", R::bad_ip_header, ip_edit(udp, 0, 0x44));
+  add_frame(out, "bad_ip_total_length", R::bad_ip_header, ip_edit(ip_edit(udp, 2, 0), 3, 19));
+  add_frame(out, "ip_fragment_more", R::ip_fragment, ip_edit(udp, 6, 0x20));
+  add_frame(out, "ip_fragment_offset", R::ip_fragment, ip_edit(ip_edit(udp, 6, 0), 7, 0xb9));
+  add_frame(out, "not_udp_tcp", R::not_udp, ip_edit(udp, 9, 6));
+  Bytes short_udp = udp;
+  short_udp[38] = 0;
+  short_udp[39] = 7;
+  add_frame(out, "bad_udp_length_short", R::bad_udp_length, short_udp);
+  Bytes long_udp = udp;
+  long_udp[39] = static_cast<uint8_t>(long_udp[39] + 1);
+  add_frame(out, "bad_udp_length_long", R::bad_udp_length, long_udp);
+}
+
 Corpus build() {
   Corpus c;
   header_seeds(c["record_header_fuzz"]);
@@ -343,6 +481,7 @@ Corpus build() {
   replay_seeds(c["replay_window_fuzz"]);
   client_hello_seeds(c["client_hello_fuzz"]);
   dtlsgw::handshake::fuzz::handshake_engine_seeds(c["handshake_engine_fuzz"]);
+  packet_seeds(c["packet_fuzz"]);
   return c;
 }
 

@@ -1,0 +1,127 @@
+// The gateway's configuration file (TOML), as the dataplane reads it.
+//
+// One file serves both processes (DESIGN.md, "Configuration and
+// operation"): the dataplane reads [dataplane], [outside], [inside],
+// [[listener]] and [[neighbor]]; the control process also reads
+// [handshake]. Every key is checked: an unknown key, a missing required
+// key, a value of the wrong type or out of range is an error naming the
+// key (its dotted path, e.g. `listener[1].backend`) and the problem.
+//
+// Example (every key, with its default where it has one):
+//
+//   [dataplane]
+//   workers = [1]                # worker lcore ids (required, 1..64 ids)
+//   replay_window = 128          # bits; 64..4096, a multiple of 64
+//   max_sessions = 65536         # 1..16777216
+//   idle_timeout = "300s"        # "Ns" or "Nms"; 1s..1 day
+//   mbufs = 16384                # per port; 1024..16777216
+//   punt_rate = 2000             # datagrams/s per worker to control
+//   punt_burst = 256             # token bucket depth
+//   final_flight_interval = "1s" # min time between resends per session
+//   summary_interval = "5s"      # summary log line; "0s" disables
+//   static_keys = ""             # benchmark builds only: path
+//
+//   [outside]                    # the DTLS side
+//   port = 0                     # DPDK port id (required)
+//   address = "192.0.2.1"        # the gateway's IPv4 address (required)
+//   prefix_length = 24           # on-link subnet
+//   gateway = ""                 # IPv4 next hop for off-link peers
+//
+//   [inside]                     # the plaintext side
+//   port = 1
+//   address = "10.0.0.1"
+//   prefix_length = 24
+//   gateway = ""
+//   source_ports = "20000-59999" # inside UDP source ports for sessions
+//
+//   [[listener]]
+//   port = 4433                  # UDP port on outside.address (required)
+//   backend = "10.0.0.2:7"       # IPv4:port on the inside (required)
+//
+//   [[neighbor]]                 # static next hops; others are ARPed
+//   address = "10.0.0.2"
+//   mac = "02:00:00:00:00:02"
+//
+//   [handshake]                  # read by the control process
+//   cipher_suites = []           # OpenSSL names; empty: all 14
+//   certificates = [{ chain = "cert.pem", key = "key.pem" }]
+//   psk_file = ""
+//   client_ca_file = ""
+//   require_client_certificate = true
+//   mtu = 1200                   # UDP payload bytes of the path
+//   initial_timeout = "1s"       # retransmission; 15ms..60s
+//   max_handshakes = 10000
+//   session_tickets = true
+//   session_cache = true
+//   cookie_rotation = "60s"
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/net_types.h"
+#include "handshake/server_context.h"
+
+namespace dtlsgw::dataplane {
+
+struct PortConfig {
+  uint16_t port_id = 0;
+  Ipv4 address;
+  uint8_t prefix_length = 24;
+  std::optional<Ipv4> gateway;
+};
+
+struct InsideConfig : PortConfig {
+  uint16_t source_port_first = 20000;
+  uint16_t source_port_last = 59999;
+};
+
+struct ListenerConfig {
+  uint16_t port = 0;  // on outside.address
+  Ipv4 backend_address;
+  uint16_t backend_port = 0;
+};
+
+struct NeighborConfig {
+  Ipv4 address;
+  MacAddress mac;
+};
+
+struct HandshakeConfig {
+  handshake::ServerConfig server;  // suites, certificates, PSK, client CA, resumption
+  uint16_t mtu = 1200;
+  std::chrono::milliseconds initial_timeout{1000};
+  uint32_t max_handshakes = 10000;
+  std::chrono::seconds cookie_rotation{60};
+};
+
+struct Config {
+  std::vector<unsigned> workers;  // lcore ids
+  uint32_t replay_window = 128;
+  uint32_t max_sessions = 65536;
+  std::chrono::milliseconds idle_timeout{300'000};
+  uint32_t mbufs = 16384;
+  uint32_t punt_rate = 2000;
+  uint32_t punt_burst = 256;
+  std::chrono::milliseconds final_flight_interval{1000};
+  std::chrono::milliseconds summary_interval{5000};
+  std::string static_keys;
+
+  PortConfig outside;
+  InsideConfig inside;
+  std::vector<ListenerConfig> listeners;  // 1..256, distinct ports
+  std::vector<NeighborConfig> neighbors;
+  HandshakeConfig handshake;
+};
+
+// Parses and validates; on failure returns nullopt and sets `error` to one
+// line: "<file>: <key>: <problem>" (or "<file>:<line>:<col>: <TOML error>").
+std::optional<Config> load_config(const std::string& path, std::string& error);
+std::optional<Config> parse_config(std::string_view toml_text, std::string_view source_name,
+                                   std::string& error);
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,56 @@
+// Next hops on the inside port (backends on-link, or the inside gateway):
+// their MAC addresses, static from the configuration or learned from ARP
+// (RFC 826). A small fixed table made at start-up (one entry per distinct
+// next hop); any worker may learn an entry, every worker reads them, so
+// each MAC is one atomic word.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/net_types.h"
+
+namespace dtlsgw::dataplane {
+
+class Neighbors {
+ public:
+  // Index of the entry for `address` (added if new).
+  uint16_t add(Ipv4 address);
+  void set_static(Ipv4 address, const MacAddress& mac);
+
+  bool lookup(uint16_t index, MacAddress& out) const {
+    const uint64_t v = entries_[index].mac.load(std::memory_order_acquire);
+    if ((v & kValid) == 0) {
+      return false;
+    }
+    for (int i = 0; i < 6; ++i) {
+      out.bytes[i] = static_cast<uint8_t>(v >> (8 * (5 - i)));
+    }
+    return true;
+  }
+  // Learns `mac` for `address` if it is one of ours and not static.
+  // Returns true if the entry changed.
+  bool learn(Ipv4 address, const MacAddress& mac);
+
+  size_t size() const { return count_; }
+  Ipv4 address(uint16_t index) const { return entries_[index].address; }
+  bool resolved(uint16_t index) const {
+    return entries_[index].mac.load(std::memory_order_relaxed) & kValid;
+  }
+
+ private:
+  static constexpr uint64_t kValid = uint64_t{1} << 63;
+  static constexpr uint64_t kStatic = uint64_t{1} << 62;
+  static constexpr size_t kCapacity = 512;
+  struct Entry {
+    Ipv4 address;
+    std::atomic<uint64_t> mac{0};
+  };
+  static uint64_t pack(const MacAddress& mac, uint64_t flags);
+  std::unique_ptr<Entry[]> entries_ = std::make_unique<Entry[]>(kCapacity);
+  size_t count_ = 0;
+};
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,52 @@
+// One established DTLS 1.2 session in the dataplane: its epoch-1 keys, its
+// two flows, and the little state the data path needs. Owned by exactly
+// one worker, which alone writes it (DESIGN.md, "Session table").
+//
+// Memory budget (issue: ≤ 256 bytes per session without key schedules):
+// the struct is pinned below; the replay window's words (32 bytes for the
+// default 128-bit window) and the two key schedules live outside it and
+// are reported separately (SessionTable::bytes_per_session).
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/contract.h"
+#include "dataplane/net_types.h"
+#include "dtls_record/record_protection.h"
+
+namespace dtlsgw::dataplane {
+
+// The inside flow: the backend, and the gateway's inside source port
+// allocated for this session (the inside address is the gateway's one).
+struct InsideKey {
+  uint32_t backend_address = 0;  // network byte order
+  uint16_t backend_port = 0;     // host order
+  uint16_t local_port = 0;       // host order
+  friend bool operator==(const InsideKey&, const InsideKey&) = default;
+};
+static_assert(sizeof(InsideKey) == 8);
+
+inline constexpr uint32_t kNoFinalFlight = UINT32_MAX;
+
+struct alignas(64) Session {
+  explicit Session(uint32_t replay_window_bits) : read(replay_window_bits) {}
+
+  record::ReadEpoch read;    // client → server, epoch 1
+  record::WriteEpoch write;  // server → client, epoch 1
+  contract::FlowKey flow;
+  InsideKey inside;
+  MacAddress peer_mac;       // the source MAC of the peer's latest frame
+  uint16_t listener = 0;     // index into the configuration's listeners
+  uint16_t worker = 0;       // the owner
+  uint16_t suite = 0;        // IANA number (operator view)
+  uint16_t backend = 0;      // index of the backend's source-port pool
+  uint32_t final_flight = kNoFinalFlight;  // worker's cache slot
+  uint32_t installed_s = 0;         // worker clock, seconds
+  uint32_t last_active_s = 0;       // last authenticated record or backend datagram
+  uint32_t last_resend_ms = 0;      // final flight rate limit
+  bool usage_alarm_reported = false;
+};
+
+static_assert(sizeof(Session) <= 256, "Session grew past the 256-byte budget");
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,212 @@
+#include "dataplane/session_table.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <new>
+
+namespace dtlsgw::dataplane {
+
+namespace {
+
+size_t heap_bytes(int socket) {
+  rte_malloc_socket_stats stats{};
+  if (rte_malloc_get_socket_stats(socket < 0 ? 0 : socket, &stats) != 0) {
+    return 0;
+  }
+  return stats.heap_allocsz_bytes;
+}
+
+rte_hash* make_hash(const std::string& name, uint32_t entries, int socket) {
+  rte_hash_parameters params{};
+  params.name = name.c_str();
+  params.entries = entries;
+  params.key_len = 8;  // FlowKey and InsideKey
+  params.hash_func = rte_hash_crc;
+  params.hash_func_init_val = 0;
+  params.socket_id = socket;
+  // Lock-free readers with several writers (each worker adds its own
+  // sessions); the extendable bucket table guarantees `entries` keys fit
+  // whatever their hashes.
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+                      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  return rte_hash_create(&params);
+}
+
+}  // namespace
+
+std::unique_ptr<SessionTable> SessionTable::create(const Options& options, std::string& error) {
+  std::unique_ptr<SessionTable> t(new SessionTable());
+  t->capacity_ = options.capacity;
+  t->replay_window_bits_ = options.replay_window_bits;
+  if (options.capacity == 0 || !record::ReplayWindow::valid_size(options.replay_window_bits)) {
+    error = "session table: bad capacity or replay window size";
+    return nullptr;
+  }
+  const size_t before = heap_bytes(options.socket);
+  t->slots_ = static_cast<Session*>(
+      rte_zmalloc_socket("dtlsgw_sessions", sizeof(Session) * options.capacity, 64,
+                         options.socket));
+  t->live_ = static_cast<std::atomic<uint8_t>*>(
+      rte_zmalloc_socket("dtlsgw_session_live", options.capacity, 64, options.socket));
+  if (t->slots_ == nullptr || t->live_ == nullptr) {
+    error = "session table: cannot allocate " + std::to_string(options.capacity) +
+            " sessions (" + std::to_string(sizeof(Session) * options.capacity >> 20) +
+            " MiB) from hugepages";
+    return nullptr;
+  }
+  t->free_slots_ = rte_ring_create_elem((options.name + "_free").c_str(), sizeof(uint32_t),
+                                        options.capacity, options.socket, RING_F_EXACT_SZ);
+  t->outside_ = make_hash(options.name + "_out", options.capacity, options.socket);
+  t->inside_ = make_hash(options.name + "_in", options.capacity, options.socket);
+  if (t->free_slots_ == nullptr || t->outside_ == nullptr || t->inside_ == nullptr) {
+    error = std::string("session table: cannot create its hash tables or free list: ") +
+            rte_strerror(rte_errno);
+    return nullptr;
+  }
+  for (uint32_t i = 0; i < options.capacity; ++i) {
+    if (rte_ring_enqueue_elem(t->free_slots_, &i, sizeof(i)) != 0) {
+      error = "session table: free list too small";
+      return nullptr;
+    }
+  }
+  const size_t qsbr_size = rte_rcu_qsbr_get_memsize(options.readers);
+  t->qsbr_ = static_cast<rte_rcu_qsbr*>(
+      rte_zmalloc_socket("dtlsgw_session_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE, options.socket));
+  if (t->qsbr_ == nullptr || rte_rcu_qsbr_init(t->qsbr_, options.readers) != 0) {
+    error = "session table: cannot set up RCU QSBR";
+    return nullptr;
+  }
+  // The outside table's reclamation frees the session slot: both keys are
+  // deleted together, and a slot must outlive every reader of either.
+  rte_hash_rcu_config outside_rcu{};
+  outside_rcu.v = t->qsbr_;
+  outside_rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  outside_rcu.key_data_ptr = t.get();
+  outside_rcu.free_key_data_func = &SessionTable::free_slot;
+  // Reclaim on every removal whatever has passed its grace period, so a
+  // freed slot is reusable soon after (the default waits for 32).
+  outside_rcu.trigger_reclaim_limit = 1;
+  rte_hash_rcu_config inside_rcu{};
+  inside_rcu.v = t->qsbr_;
+  inside_rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  inside_rcu.trigger_reclaim_limit = 1;
+  if (rte_hash_rcu_qsbr_add(t->outside_, &outside_rcu) != 0 ||
+      rte_hash_rcu_qsbr_add(t->inside_, &inside_rcu) != 0) {
+    error = std::string("session table: cannot attach RCU to the hash tables: ") +
+            rte_strerror(rte_errno);
+    return nullptr;
+  }
+  t->hash_bytes_ = heap_bytes(options.socket) - before -
+                   sizeof(Session) * options.capacity;  // the array is counted apart
+  return t;
+}
+
+SessionTable::~SessionTable() {
+  if (slots_ != nullptr && live_ != nullptr) {
+    for (uint32_t i = 0; i < capacity_; ++i) {
+      if (live_[i].load(std::memory_order_relaxed) != 0) {
+        slots_[i].~Session();
+      }
+    }
+  }
+  rte_hash_free(outside_);
+  rte_hash_free(inside_);
+  rte_ring_free(free_slots_);
+  rte_free(qsbr_);
+  rte_free(live_);
+  rte_free(slots_);
+}
+
+Session* SessionTable::find(const contract::FlowKey& flow) const {
+  void* data = nullptr;
+  return rte_hash_lookup_data(outside_, &flow, &data) >= 0 ? static_cast<Session*>(data)
+                                                           : nullptr;
+}
+
+Session* SessionTable::find_inside(const InsideKey& key) const {
+  void* data = nullptr;
+  return rte_hash_lookup_data(inside_, &key, &data) >= 0 ? static_cast<Session*>(data) : nullptr;
+}
+
+void SessionTable::find_bulk(const contract::FlowKey* const* flows, unsigned count,
+                             Session** out) const {
+  uint64_t hits = 0;
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  const void** keys = const_cast<const void**>(reinterpret_cast<const void* const*>(flows));
+  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
+      rte_hash_lookup_bulk_data(outside_, keys, count, &hits, data) < 0) {
+    for (unsigned i = 0; i < count; ++i) {
+      out[i] = find(*flows[i]);
+    }
+    return;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
+  }
+}
+
+Session* SessionTable::allocate() {
+  uint32_t index = 0;
+  // Slots of removed sessions come back when their grace period has
+  // passed (reclaimed on the next removal): until then the table counts
+  // as full, which keeps it bounded.
+  if (rte_ring_dequeue_elem(free_slots_, &index, sizeof(index)) != 0) {
+    return nullptr;
+  }
+  return new (&slots_[index]) Session(replay_window_bits_);
+}
+
+void SessionTable::release(Session* s) {
+  uint32_t index = index_of(s);
+  s->~Session();
+  rte_ring_enqueue_elem(free_slots_, &index, sizeof(index));
+}
+
+SessionTable::AddResult SessionTable::publish(Session* s) {
+  if (rte_hash_lookup(outside_, &s->flow) >= 0 || rte_hash_lookup(inside_, &s->inside) >= 0) {
+    return AddResult::exists;
+  }
+  // Inside first: only the outside key's deletion frees the slot (after
+  // the grace period), so a failed second add can be undone without it.
+  if (rte_hash_add_key_data(inside_, &s->inside, s) != 0) {
+    return AddResult::full;
+  }
+  if (rte_hash_add_key_data(outside_, &s->flow, s) != 0) {
+    rte_hash_del_key(inside_, &s->inside);
+    return AddResult::full;
+  }
+  live_[index_of(s)].store(1, std::memory_order_release);
+  live_count_.fetch_add(1, std::memory_order_relaxed);
+  return AddResult::ok;
+}
+
+void SessionTable::remove(Session* s) {
+  // Keys go at once (DESIGN.md: key material wiped from freed sessions);
+  // the slot itself only after the grace period.
+  s->read.retire();
+  s->write.retire();
+  live_[index_of(s)].store(0, std::memory_order_release);
+  live_count_.fetch_sub(1, std::memory_order_relaxed);
+  rte_hash_del_key(inside_, &s->inside);
+  rte_hash_del_key(outside_, &s->flow);  // free_slot runs after the grace period
+}
+
+void SessionTable::free_slot(void* table, void* session) {
+  auto* t = static_cast<SessionTable*>(table);
+  auto* s = static_cast<Session*>(session);
+  uint32_t index = t->index_of(s);
+  s->~Session();
+  rte_ring_enqueue_elem(t->free_slots_, &index, sizeof(index));
+}
+
+size_t SessionTable::table_bytes_per_session() const {
+  return sizeof(Session) + 1 + (capacity_ ? hash_bytes_ / capacity_ : 0);
+}
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,102 @@
+// The dataplane's session table (DESIGN.md, "Session table"): sessions in
+// one preallocated hugepage array, found by their outside flow and by their
+// inside flow through two DPDK rte_hash tables with lock-free reads.
+//
+// Concurrency: every worker adds, finds and removes only the sessions it
+// owns, but all share the hash tables, so the tables use DPDK's lock-free
+// reader/multi-writer mode and an RCU QSBR variable: a removed session's
+// slot (and the hash tables' key slots) are reused only after every
+// registered thread has passed a quiescent state, so no reader can see a
+// slot change under it. Workers report quiescence once per loop; the
+// telemetry thread registers as one more reader, online only while it
+// reads.
+//
+// Bounded: `capacity` sessions, never more; allocate() says when full.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/session.h"
+
+struct rte_hash;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace dtlsgw::dataplane {
+
+class SessionTable {
+ public:
+  struct Options {
+    std::string name = "dtlsgw";
+    uint32_t capacity = 65536;
+    uint32_t replay_window_bits = 128;
+    unsigned readers = 1;  // QSBR thread ids: the workers, then telemetry
+    int socket = -1;       // NUMA socket (SOCKET_ID_ANY)
+  };
+  static std::unique_ptr<SessionTable> create(const Options& options, std::string& error);
+  ~SessionTable();
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  uint32_t capacity() const { return capacity_; }
+  size_t size() const { return live_count_.load(std::memory_order_relaxed); }
+  rte_rcu_qsbr* qsbr() const { return qsbr_; }
+
+  Session* find(const contract::FlowKey& flow) const;
+  Session* find_inside(const InsideKey& key) const;
+  // Looks up `count` (≤ 64) flows at once; misses are nullptr.
+  void find_bulk(const contract::FlowKey* const* flows, unsigned count, Session** out) const;
+
+  // A fresh session object (constructed, not yet findable), or nullptr
+  // when all `capacity` slots are in use or awaiting reclamation.
+  Session* allocate();
+  // Makes `s` findable under s->flow and s->inside. On failure (a key
+  // already present, or a hash table full) nothing is added and the
+  // caller still owns `s` (give it back with release()).
+  enum class AddResult : uint8_t { ok, exists, full };
+  AddResult publish(Session* s);
+  // Gives back a session never published.
+  void release(Session* s);
+  // Unpublishes `s`, wipes its keys at once, and frees its slot after the
+  // RCU grace period. Only the owning worker calls this.
+  void remove(Session* s);
+
+  // Calls fn(const Session&) for every published session (telemetry; the
+  // caller must be an online QSBR reader).
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (uint32_t i = 0; i < capacity_; ++i) {
+      if (live_[i].load(std::memory_order_acquire)) {
+        fn(slots_[i]);
+      }
+    }
+  }
+  Session& slot(uint32_t i) const { return slots_[i]; }
+  std::atomic<uint8_t>& live(uint32_t i) const { return live_[i]; }
+
+  // Hash-table and array bytes per session (excluding key schedules and
+  // replay window words, which are reported per suite).
+  size_t table_bytes_per_session() const;
+
+ private:
+  SessionTable() = default;
+  static void free_slot(void* table, void* session);
+  uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - slots_); }
+
+  uint32_t capacity_ = 0;
+  uint32_t replay_window_bits_ = 128;
+  Session* slots_ = nullptr;
+  std::atomic<uint8_t>* live_ = nullptr;
+  rte_ring* free_slots_ = nullptr;
+  rte_hash* outside_ = nullptr;
+  rte_hash* inside_ = nullptr;
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  std::atomic<size_t> live_count_{0};
+  size_t hash_bytes_ = 0;
+};
+
+}  // namespace dtlsgw::dataplane

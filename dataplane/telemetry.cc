@@ -1,0 +1,123 @@
+// DPDK telemetry endpoints (`dpdk-telemetry.py`, primary process only):
+//
+//   /dtlsgw/stats             every counter, summed over workers
+//   /dtlsgw/stats,<worker>    one worker's counters
+//   /dtlsgw/counters          each counter's description
+//   /dtlsgw/sessions[,<from>] up to 64 sessions from index <from>: peer,
+//                             listener, suite, worker, age, idle time,
+//                             records in and out. Never key material.
+#include <rte_rcu_qsbr.h>
+#include <rte_telemetry.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "dataplane/dataplane.h"
+
+namespace dtlsgw::dataplane {
+
+namespace {
+
+std::atomic<Dataplane*> g_dataplane{nullptr};
+constexpr unsigned kSessionsPerReply = 64;
+
+int stats(const char*, const char* params, rte_tel_data* d) {
+  Dataplane* dp = g_dataplane.load();
+  if (dp == nullptr) {
+    return -1;
+  }
+  rte_tel_data_start_dict(d);
+  const bool one = params != nullptr && *params != '\0';
+  const unsigned worker = one ? static_cast<unsigned>(std::strtoul(params, nullptr, 10)) : 0;
+  if (one && worker >= dp->worker_count()) {
+    return -1;
+  }
+  for (size_t c = 0; c < kCounterCount; ++c) {
+    const Counter counter = static_cast<Counter>(c);
+    const uint64_t v = one ? dp->context().counters[worker].get(counter) : dp->total(counter);
+    rte_tel_data_add_dict_u64(d, std::string(counter_info(counter).name).c_str(), v);
+  }
+  if (!one) {
+    rte_tel_data_add_dict_u64(d, "sessions", dp->sessions().size());
+    rte_tel_data_add_dict_u64(d, "session_capacity", dp->sessions().capacity());
+  }
+  return 0;
+}
+
+int counters(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  for (size_t c = 0; c < kCounterCount; ++c) {
+    const CounterInfo& info = counter_info(static_cast<Counter>(c));
+    rte_tel_data_add_dict_string(d, std::string(info.name).c_str(),
+                                 std::string(info.description).c_str());
+  }
+  return 0;
+}
+
+int sessions(const char*, const char* params, rte_tel_data* d) {
+  Dataplane* dp = g_dataplane.load();
+  if (dp == nullptr) {
+    return -1;
+  }
+  const unsigned from = params != nullptr && *params != '\0'
+                            ? static_cast<unsigned>(std::strtoul(params, nullptr, 10))
+                            : 0;
+  // The telemetry thread is one more RCU reader: online while it reads
+  // session slots, so none is recycled under it.
+  SessionTable& table = dp->sessions();
+  const unsigned reader = dp->worker_count();
+  static bool registered = false;
+  if (!registered) {
+    rte_rcu_qsbr_thread_register(table.qsbr(), reader);
+    registered = true;
+  }
+  rte_rcu_qsbr_thread_online(table.qsbr(), reader);
+  rte_tel_data_start_dict(d);
+  const uint64_t hz = dp->context().tsc_hz;
+  const uint32_t now_s = static_cast<uint32_t>(rte_get_tsc_cycles() / hz);
+  unsigned index = 0;
+  unsigned listed = 0;
+  table.for_each([&](const Session& s) {
+    if (index++ < from || listed >= kSessionsPerReply) {
+      return;
+    }
+    rte_tel_data* item = rte_tel_data_alloc();
+    if (item == nullptr) {
+      return;
+    }
+    rte_tel_data_start_dict(item);
+    const std::string peer = to_string(Ipv4{s.flow.peer_address}) + ":" +
+                             std::to_string(s.flow.peer_port);
+    rte_tel_data_add_dict_string(item, "peer", peer.c_str());
+    rte_tel_data_add_dict_u64(item, "listener", s.flow.listener_port);
+    rte_tel_data_add_dict_u64(item, "suite", s.suite);
+    rte_tel_data_add_dict_u64(item, "epoch", 1);
+    rte_tel_data_add_dict_u64(item, "worker", s.worker);
+    rte_tel_data_add_dict_u64(item, "inside_port", s.inside.local_port);
+    rte_tel_data_add_dict_u64(item, "age_s", now_s - s.installed_s);
+    rte_tel_data_add_dict_u64(item, "idle_s", now_s - s.last_active_s);
+    rte_tel_data_add_dict_u64(item, "records_in", s.read.records_opened());
+    rte_tel_data_add_dict_u64(item, "records_out", s.write.records_sealed());
+    rte_tel_data_add_dict_container(d, std::to_string(index - 1).c_str(), item, 0);
+    ++listed;
+  });
+  rte_tel_data_add_dict_u64(d, "total", table.size());
+  rte_rcu_qsbr_thread_offline(table.qsbr(), reader);
+  return 0;
+}
+
+}  // namespace
+
+void register_telemetry(Dataplane* dataplane) {
+  const bool first = g_dataplane.exchange(dataplane) == nullptr;
+  if (first && dataplane != nullptr) {
+    rte_telemetry_register_cmd("/dtlsgw/stats", stats,
+                               "dtlsgw counters summed over workers. Parameter: a worker index");
+    rte_telemetry_register_cmd("/dtlsgw/counters", counters, "What each dtlsgw counter counts");
+    rte_telemetry_register_cmd("/dtlsgw/sessions", sessions,
+                               "dtlsgw sessions (64 per reply). Parameter: first index");
+  }
+}
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,116 @@
+// One worker lcore's run-to-completion loop (DESIGN.md, "Data path"):
+//
+//   outside rx burst → parse → walk the DTLS records → HelloVerifyRequest
+//   for cookieless ClientHellos → punt (token bucket) → batched open with
+//   replay pre-check and post-authentication commit → plaintext UDP to the
+//   backend; inside rx burst → find the session → batched seal → send.
+//
+// Plus, per loop: packets handed over by other workers, the worker's keys
+// ring (handover, close), the ctl-tx ring (worker 0 only), and a slice of
+// the idle sweep. poll() is one iteration, so tests drive workers from
+// their own thread, deterministically; run() loops until told to stop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/config.h"
+#include "dataplane/contract.h"
+#include "dataplane/counters.h"
+#include "dataplane/neighbors.h"
+#include "dataplane/session_table.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+namespace dtlsgw::dataplane {
+
+inline constexpr uint16_t kNoListener = UINT16_MAX;
+
+struct Listener {
+  uint16_t port = 0;  // host order
+  Ipv4 backend;
+  uint16_t backend_port = 0;
+  uint16_t backend_pool = 0;  // source-port pool (one per distinct backend)
+  uint16_t next_hop = 0;  // Neighbors index
+};
+
+// What every worker shares: made once by the Dataplane (or a test).
+struct DataplaneContext {
+  Config config;
+  unsigned workers = 1;
+  uint16_t outside_port = 0;
+  uint16_t inside_port = 0;
+  MacAddress outside_mac;
+  MacAddress inside_mac;
+  // Queue `i` of each port belongs to worker `i`.
+  std::vector<Listener> listeners;
+  std::vector<uint16_t> listener_by_port = std::vector<uint16_t>(65536, kNoListener);
+  unsigned backends = 0;
+  Neighbors neighbors;
+  SessionTable* sessions = nullptr;
+  rte_mempool* pool = nullptr;       // frames the workers build
+  rte_mempool* punt_pool = nullptr;  // contract::kPuntPoolName
+  rte_ring* punt = nullptr;
+  rte_ring* ctl_tx = nullptr;
+  rte_ring* events = nullptr;
+  rte_ring* keys[contract::kMaxWorkers] = {};
+  rte_ring* handoff[contract::kMaxWorkers] = {};  // mbufs for worker i
+  contract::ReadyZone* ready = nullptr;
+  std::unique_ptr<WorkerCounters[]> counters;  // one per worker
+  uint64_t tsc_hz = 0;
+  // Whether the devices fill IPv4 and UDP checksums (else software).
+  bool outside_checksum_offload = false;
+  bool inside_checksum_offload = false;
+
+  // Fills listeners, listener_by_port, neighbors from `config`.
+  void index_configuration();
+  // The worker that owns the flow (and so its session).
+  unsigned owner_of(const contract::FlowKey& flow) const;
+  // The worker that owns an inside source port (ports are dealt out
+  // round-robin, so the inside direction needs no lookup to find it).
+  unsigned owner_of_local_port(uint16_t port) const {
+    return (port - config.inside.source_port_first) % workers;
+  }
+};
+
+class Worker {
+ public:
+  static std::unique_ptr<Worker> create(DataplaneContext& ctx, unsigned index,
+                                        std::string& error);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // One loop iteration. Returns the number of packets it handled.
+  unsigned poll();
+  // Loops until `stop`; registers with and reports to the table's RCU.
+  void run(const std::atomic<bool>& stop);
+
+  unsigned index() const { return index_; }
+  WorkerCounters& counters() { return counters_; }
+
+  // Installs a session as a keys-ring message would (static keys, tests);
+  // only from the thread that polls this worker.
+  void install(const contract::InstallMessage& msg, bool quiet = false);
+
+  // Test hooks: the handshakes this worker expects, and its clock.
+  size_t pending_handshakes() const;
+  void advance_clock_ms(uint64_t ms) { clock_offset_ms_ += ms; }
+
+  struct Impl;
+
+ private:
+  Worker(DataplaneContext& ctx, unsigned index);
+  DataplaneContext& ctx_;
+  unsigned index_;
+  WorkerCounters& counters_;
+  uint64_t clock_offset_ms_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dtlsgw::dataplane

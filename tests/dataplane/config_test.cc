@@ -1,0 +1,932 @@
+// The configuration file parser against the specification in config.h:
+// the documented example, defaults, and one rejection per rule, each
+// checked for the exact one-line error that names the key.
+#include "dataplane/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "handshake/cipher_suites.h"
+
+namespace dtlsgw::dataplane {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// config.h's example with its comments taken out: every key, each at its
+// default where it has one.
+constexpr std::string_view kExample = R"([dataplane]
+workers = [1]
+replay_window = 128
+max_sessions = 65536
+idle_timeout = "300s"
+mbufs = 16384
+punt_rate = 2000
+punt_burst = 256
+final_flight_interval = "1s"
+summary_interval = "5s"
+static_keys = ""
+
+[outside]
+port = 0
+address = "192.0.2.1"
+prefix_length = 24
+gateway = ""
+
+[inside]
+port = 1
+address = "10.0.0.1"
+prefix_length = 24
+gateway = ""
+source_ports = "20000-59999"
+
+[[listener]]
+port = 4433
+backend = "10.0.0.2:7"
+
+[[neighbor]]
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+
+[handshake]
+cipher_suites = []
+certificates = [{ chain = "cert.pem", key = "key.pem" }]
+psk_file = ""
+client_ca_file = ""
+require_client_certificate = true
+mtu = 1200
+initial_timeout = "1s"
+max_handshakes = 10000
+session_tickets = true
+session_cache = true
+cookie_rotation = "60s"
+)";
+
+// Only the required keys.
+constexpr std::string_view kMinimal = R"([dataplane]
+workers = [1]
+
+[outside]
+port = 0
+address = "192.0.2.1"
+
+[inside]
+port = 1
+address = "10.0.0.1"
+
+[[listener]]
+port = 4433
+backend = "10.0.0.2:7"
+)";
+
+Ipv4 ip(std::string_view text) {
+  const std::optional<Ipv4> a = parse_ipv4(text);
+  EXPECT_TRUE(a) << text;
+  return a.value_or(Ipv4{});
+}
+
+// `base` with the first occurrence of `from` replaced by `to`.
+std::string edit(std::string_view base, std::string_view from, std::string_view to) {
+  std::string text(base);
+  const size_t at = text.find(from);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "not in the base text: " << from;
+    return text;
+  }
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+std::optional<Config> parse(std::string_view text, std::string& error) {
+  return parse_config(text, "test.toml", error);
+}
+
+// The error `text` is rejected with ("" if it is accepted).
+std::string rejection(std::string_view text) {
+  std::string error;
+  if (parse(text, error)) {
+    return "";
+  }
+  EXPECT_EQ(error.find('\n'), std::string::npos) << "not one line: " << error;
+  return error;
+}
+
+TEST(Config, ExampleParsesToItsValues) {
+  std::string error;
+  const std::optional<Config> c = parse(kExample, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->workers, std::vector<unsigned>{1});
+  EXPECT_EQ(c->replay_window, 128u);
+  EXPECT_EQ(c->max_sessions, 65536u);
+  EXPECT_EQ(c->idle_timeout, seconds(300));
+  EXPECT_EQ(c->mbufs, 16384u);
+  EXPECT_EQ(c->punt_rate, 2000u);
+  EXPECT_EQ(c->punt_burst, 256u);
+  EXPECT_EQ(c->final_flight_interval, seconds(1));
+  EXPECT_EQ(c->summary_interval, seconds(5));
+  EXPECT_EQ(c->static_keys, "");
+
+  EXPECT_EQ(c->outside.port_id, 0);
+  EXPECT_EQ(c->outside.address, ip("192.0.2.1"));
+  EXPECT_EQ(c->outside.prefix_length, 24);
+  EXPECT_FALSE(c->outside.gateway);
+  EXPECT_EQ(c->inside.port_id, 1);
+  EXPECT_EQ(c->inside.address, ip("10.0.0.1"));
+  EXPECT_EQ(c->inside.prefix_length, 24);
+  EXPECT_FALSE(c->inside.gateway);
+  EXPECT_EQ(c->inside.source_port_first, 20000);
+  EXPECT_EQ(c->inside.source_port_last, 59999);
+
+  ASSERT_EQ(c->listeners.size(), 1u);
+  EXPECT_EQ(c->listeners[0].port, 4433);
+  EXPECT_EQ(c->listeners[0].backend_address, ip("10.0.0.2"));
+  EXPECT_EQ(c->listeners[0].backend_port, 7);
+
+  ASSERT_EQ(c->neighbors.size(), 1u);
+  EXPECT_EQ(c->neighbors[0].address, ip("10.0.0.2"));
+  EXPECT_EQ(c->neighbors[0].mac, (MacAddress{{0x02, 0, 0, 0, 0, 0x02}}));
+
+  const handshake::ServerConfig& s = c->handshake.server;
+  EXPECT_TRUE(s.cipher_suites.empty());
+  ASSERT_EQ(s.certificates.size(), 1u);
+  EXPECT_EQ(s.certificates[0].chain_file, "cert.pem");
+  EXPECT_EQ(s.certificates[0].key_file, "key.pem");
+  EXPECT_EQ(s.psk_file, "");
+  EXPECT_EQ(s.client_ca_file, "");
+  EXPECT_TRUE(s.require_client_certificate);
+  EXPECT_TRUE(s.session_tickets);
+  EXPECT_TRUE(s.session_cache);
+  EXPECT_EQ(c->handshake.mtu, 1200);
+  EXPECT_EQ(c->handshake.initial_timeout, seconds(1));
+  EXPECT_EQ(c->handshake.max_handshakes, 10000u);
+  EXPECT_EQ(c->handshake.cookie_rotation, seconds(60));
+}
+
+// Every optional key left out takes the default the example shows.
+TEST(Config, DefaultsMatchTheExample) {
+  std::string error;
+  const std::optional<Config> minimal = parse(kMinimal, error);
+  ASSERT_TRUE(minimal) << error;
+  const std::optional<Config> example = parse(kExample, error);
+  ASSERT_TRUE(example) << error;
+  const Config& m = *minimal;
+  const Config& e = *example;
+  EXPECT_EQ(m.replay_window, e.replay_window);
+  EXPECT_EQ(m.max_sessions, e.max_sessions);
+  EXPECT_EQ(m.idle_timeout, e.idle_timeout);
+  EXPECT_EQ(m.mbufs, e.mbufs);
+  EXPECT_EQ(m.punt_rate, e.punt_rate);
+  EXPECT_EQ(m.punt_burst, e.punt_burst);
+  EXPECT_EQ(m.final_flight_interval, e.final_flight_interval);
+  EXPECT_EQ(m.summary_interval, e.summary_interval);
+  EXPECT_EQ(m.static_keys, e.static_keys);
+  EXPECT_EQ(m.outside.prefix_length, e.outside.prefix_length);
+  EXPECT_FALSE(m.outside.gateway);
+  EXPECT_EQ(m.inside.prefix_length, e.inside.prefix_length);
+  EXPECT_FALSE(m.inside.gateway);
+  EXPECT_EQ(m.inside.source_port_first, e.inside.source_port_first);
+  EXPECT_EQ(m.inside.source_port_last, e.inside.source_port_last);
+  EXPECT_TRUE(m.neighbors.empty());
+  EXPECT_TRUE(m.handshake.server.certificates.empty());
+  EXPECT_EQ(m.handshake.server.require_client_certificate,
+            e.handshake.server.require_client_certificate);
+  EXPECT_EQ(m.handshake.server.session_tickets, e.handshake.server.session_tickets);
+  EXPECT_EQ(m.handshake.server.session_cache, e.handshake.server.session_cache);
+  EXPECT_EQ(m.handshake.mtu, e.handshake.mtu);
+  EXPECT_EQ(m.handshake.initial_timeout, e.handshake.initial_timeout);
+  EXPECT_EQ(m.handshake.max_handshakes, e.handshake.max_handshakes);
+  EXPECT_EQ(m.handshake.cookie_rotation, e.handshake.cookie_rotation);
+  // Keys the file does not set keep ServerConfig's own defaults.
+  const handshake::ServerConfig defaults;
+  EXPECT_EQ(m.handshake.server.client_verify_depth, defaults.client_verify_depth);
+  EXPECT_EQ(m.handshake.server.session_cache_size, defaults.session_cache_size);
+  EXPECT_EQ(m.handshake.server.session_lifetime, defaults.session_lifetime);
+}
+
+// Every key set away from its default lands in its own field.
+TEST(Config, EveryKeyMapsToItsField) {
+  constexpr std::string_view kText = R"(
+[dataplane]
+workers = [3, 1, 2]
+replay_window = 1024
+max_sessions = 1000
+idle_timeout = "5m"
+mbufs = 4096
+punt_rate = 500
+punt_burst = 32
+final_flight_interval = "250ms"
+summary_interval = "0s"
+static_keys = "/etc/dtlsgw/keys.txt"
+
+[outside]
+port = 2
+address = "198.51.100.7"
+prefix_length = 28
+gateway = "198.51.100.1"
+
+[inside]
+port = 3
+address = "10.1.2.3"
+prefix_length = 16
+gateway = "10.1.0.1"
+source_ports = "1024-2047"
+
+[[listener]]
+port = 5684
+backend = "10.1.0.9:5683"
+
+[[listener]]
+port = 4433
+backend = "172.16.0.5:7"
+
+[[neighbor]]
+address = "198.51.100.1"
+mac = "0A:bC:de:F0:12:34"
+
+[[neighbor]]
+address = "10.1.0.1"
+mac = "02:00:00:00:00:03"
+
+[handshake]
+cipher_suites = ["PSK-AES128-CCM8", "ECDHE-ECDSA-AES256-GCM-SHA384"]
+certificates = [{ chain = "ec.pem", key = "ec.key" }, { key = "rsa.key", chain = "rsa.pem" }]
+psk_file = "psk.txt"
+client_ca_file = "ca.pem"
+require_client_certificate = false
+mtu = 1400
+initial_timeout = "200ms"
+max_handshakes = 50
+session_tickets = false
+session_cache = false
+cookie_rotation = "2h"
+)";
+  std::string error;
+  const std::optional<Config> c = parse(kText, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->workers, (std::vector<unsigned>{3, 1, 2}));
+  EXPECT_EQ(c->replay_window, 1024u);
+  EXPECT_EQ(c->max_sessions, 1000u);
+  EXPECT_EQ(c->idle_timeout, seconds(300));
+  EXPECT_EQ(c->mbufs, 4096u);
+  EXPECT_EQ(c->punt_rate, 500u);
+  EXPECT_EQ(c->punt_burst, 32u);
+  EXPECT_EQ(c->final_flight_interval, milliseconds(250));
+  EXPECT_EQ(c->summary_interval, milliseconds(0));
+  EXPECT_EQ(c->static_keys, "/etc/dtlsgw/keys.txt");
+
+  EXPECT_EQ(c->outside.port_id, 2);
+  EXPECT_EQ(c->outside.address, ip("198.51.100.7"));
+  EXPECT_EQ(c->outside.prefix_length, 28);
+  EXPECT_EQ(c->outside.gateway, ip("198.51.100.1"));
+  EXPECT_EQ(c->inside.port_id, 3);
+  EXPECT_EQ(c->inside.address, ip("10.1.2.3"));
+  EXPECT_EQ(c->inside.prefix_length, 16);
+  EXPECT_EQ(c->inside.gateway, ip("10.1.0.1"));
+  EXPECT_EQ(c->inside.source_port_first, 1024);
+  EXPECT_EQ(c->inside.source_port_last, 2047);
+
+  ASSERT_EQ(c->listeners.size(), 2u);
+  EXPECT_EQ(c->listeners[0].port, 5684);
+  EXPECT_EQ(c->listeners[0].backend_address, ip("10.1.0.9"));
+  EXPECT_EQ(c->listeners[0].backend_port, 5683);
+  EXPECT_EQ(c->listeners[1].port, 4433);
+  // Off inside's subnet, reached through inside.gateway.
+  EXPECT_EQ(c->listeners[1].backend_address, ip("172.16.0.5"));
+  EXPECT_EQ(c->listeners[1].backend_port, 7);
+
+  ASSERT_EQ(c->neighbors.size(), 2u);
+  EXPECT_EQ(c->neighbors[0].address, ip("198.51.100.1"));
+  EXPECT_EQ(c->neighbors[0].mac, (MacAddress{{0x0a, 0xbc, 0xde, 0xf0, 0x12, 0x34}}));
+  EXPECT_EQ(c->neighbors[1].address, ip("10.1.0.1"));
+
+  const handshake::ServerConfig& s = c->handshake.server;
+  EXPECT_EQ(s.cipher_suites,
+            (std::vector<std::string>{"PSK-AES128-CCM8", "ECDHE-ECDSA-AES256-GCM-SHA384"}));
+  ASSERT_EQ(s.certificates.size(), 2u);
+  EXPECT_EQ(s.certificates[0].chain_file, "ec.pem");
+  EXPECT_EQ(s.certificates[0].key_file, "ec.key");
+  EXPECT_EQ(s.certificates[1].chain_file, "rsa.pem");
+  EXPECT_EQ(s.certificates[1].key_file, "rsa.key");
+  EXPECT_EQ(s.psk_file, "psk.txt");
+  EXPECT_EQ(s.client_ca_file, "ca.pem");
+  EXPECT_FALSE(s.require_client_certificate);
+  EXPECT_FALSE(s.session_tickets);
+  EXPECT_FALSE(s.session_cache);
+  EXPECT_EQ(c->handshake.mtu, 1400);
+  EXPECT_EQ(c->handshake.initial_timeout, milliseconds(200));
+  EXPECT_EQ(c->handshake.max_handshakes, 50u);
+  EXPECT_EQ(c->handshake.cookie_rotation, seconds(7200));
+}
+
+// [[handshake.certificates]] is the same array of tables written long-hand.
+TEST(Config, CertificatesAsArrayOfTables) {
+  const std::string text = std::string(kMinimal) + R"(
+[[handshake.certificates]]
+chain = "a.pem"
+key = "a.key"
+)";
+  std::string error;
+  const std::optional<Config> c = parse(text, error);
+  ASSERT_TRUE(c) << error;
+  ASSERT_EQ(c->handshake.server.certificates.size(), 1u);
+  EXPECT_EQ(c->handshake.server.certificates[0].chain_file, "a.pem");
+}
+
+TEST(Config, AcceptsEveryServedCipherSuite) {
+  std::string list;
+  for (const handshake::CipherSuite& s : handshake::dtls12_aead_suites()) {
+    list += (list.empty() ? "\"" : ", \"") + std::string(s.openssl_name) + "\"";
+  }
+  const std::string text = edit(kExample, "cipher_suites = []", "cipher_suites = [" + list + "]");
+  std::string error;
+  const std::optional<Config> c = parse(text, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->handshake.server.cipher_suites.size(), handshake::dtls12_aead_suites().size());
+}
+
+// The ends of every range are inside it.
+struct Accepted {
+  const char* name;
+  const char* from;
+  const char* to;
+};
+
+class ConfigAccepts : public testing::TestWithParam<Accepted> {};
+
+TEST_P(ConfigAccepts, Edit) {
+  std::string error;
+  EXPECT_TRUE(parse(edit(kExample, GetParam().from, GetParam().to), error)) << error;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, ConfigAccepts,
+    testing::Values(
+        Accepted{"Lcore0", "workers = [1]", "workers = [0]"},
+        Accepted{"Lcore127", "workers = [1]", "workers = [127, 5]"},
+        Accepted{"ReplayWindow64", "replay_window = 128", "replay_window = 64"},
+        Accepted{"ReplayWindow4096", "replay_window = 128", "replay_window = 4096"},
+        Accepted{"MaxSessions1", "max_sessions = 65536", "max_sessions = 1"},
+        Accepted{"MaxSessions2Pow24", "max_sessions = 65536", "max_sessions = 16777216"},
+        Accepted{"IdleTimeout1s", "idle_timeout = \"300s\"", "idle_timeout = \"1000ms\""},
+        Accepted{"IdleTimeout1Day", "idle_timeout = \"300s\"", "idle_timeout = \"24h\""},
+        Accepted{"Mbufs1024", "mbufs = 16384", "mbufs = 1024"},
+        Accepted{"SummaryOff", "summary_interval = \"5s\"", "summary_interval = \"0ms\""},
+        Accepted{"Prefix32", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 32\ngateway = \"\""},
+        Accepted{"Prefix0", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 0\ngateway = \"\""},
+        Accepted{"SourcePorts1024", "\"20000-59999\"", "\"1024-1024\""},
+        Accepted{"SourcePorts65535", "\"20000-59999\"", "\"65535-65535\""},
+        Accepted{"ListenerPort65535", "port = 4433", "port = 65535"},
+        Accepted{"BackendPort65535", "10.0.0.2:7", "10.0.0.2:65535"},
+        Accepted{"MacUpperCase", "02:00:00:00:00:02", "02:AB:CD:EF:00:02"},
+        Accepted{"Mtu252", "mtu = 1200", "mtu = 252"},
+        Accepted{"Mtu9000", "mtu = 1200", "mtu = 9000"},
+        Accepted{"InitialTimeout15ms", "initial_timeout = \"1s\"", "initial_timeout = \"15ms\""},
+        Accepted{"InitialTimeout60s", "initial_timeout = \"1s\"", "initial_timeout = \"1m\""},
+        Accepted{"NoCertificates", "certificates = [{ chain = \"cert.pem\", key = \"key.pem\" }]",
+                 "certificates = []"},
+        Accepted{"CookieRotationMs", "cookie_rotation = \"60s\"", "cookie_rotation = \"2000ms\""}),
+    [](const testing::TestParamInfo<Accepted>& info) { return std::string(info.param.name); });
+
+TEST(Config, TablesMayBeInline) {
+  std::string error;
+  const std::optional<Config> c = parse(
+      edit(kMinimal, "[dataplane]\nworkers = [1]\n", "dataplane = { workers = [4] }\n"), error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->workers, std::vector<unsigned>{4});
+}
+
+// Every required key left out is named.
+struct Missing {
+  const char* name;
+  const char* line;  // taken out of `base`
+  const char* error;
+  std::string_view base = kExample;
+};
+
+class ConfigRequires : public testing::TestWithParam<Missing> {};
+
+TEST_P(ConfigRequires, Key) {
+  EXPECT_EQ(rejection(edit(GetParam().base, GetParam().line, "")), GetParam().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, ConfigRequires,
+    testing::Values(
+        Missing{"Workers", "workers = [1]\n", "test.toml: dataplane.workers: missing (required)"},
+        Missing{"DataplaneTable", "[dataplane]\nworkers = [1]\n",
+                "test.toml: dataplane.workers: missing (required)", kMinimal},
+        Missing{"OutsidePort", "port = 0\n", "test.toml: outside.port: missing (required)"},
+        Missing{"OutsideAddress", "address = \"192.0.2.1\"\n",
+                "test.toml: outside.address: missing (required)"},
+        Missing{"OutsideTable", "[outside]\nport = 0\naddress = \"192.0.2.1\"\n",
+                "test.toml: outside.port: missing (required)", kMinimal},
+        Missing{"InsidePort", "port = 1\n", "test.toml: inside.port: missing (required)"},
+        Missing{"InsideAddress", "address = \"10.0.0.1\"\n",
+                "test.toml: inside.address: missing (required)"},
+        Missing{"ListenerPort", "port = 4433\n", "test.toml: listener[0].port: missing (required)"},
+        Missing{"ListenerBackend", "backend = \"10.0.0.2:7\"\n",
+                "test.toml: listener[0].backend: missing (required)"},
+        Missing{"Listener", "[[listener]]\nport = 4433\nbackend = \"10.0.0.2:7\"\n",
+                "test.toml: listener: missing (required)"},
+        Missing{"NeighborAddress", "address = \"10.0.0.2\"\n",
+                "test.toml: neighbor[0].address: missing (required)"},
+        Missing{"NeighborMac", "mac = \"02:00:00:00:00:02\"\n",
+                "test.toml: neighbor[0].mac: missing (required)"},
+        Missing{"CertificateChain", "chain = \"cert.pem\", ",
+                "test.toml: handshake.certificates[0].chain: missing (required)"},
+        Missing{"CertificateKey", ", key = \"key.pem\"",
+                "test.toml: handshake.certificates[0].key: missing (required)"}),
+    [](const testing::TestParamInfo<Missing>& info) { return std::string(info.param.name); });
+
+// One edit of kExample, and the exact error it must give.
+struct Rejected {
+  const char* name;
+  const char* from;
+  const char* to;
+  const char* error;
+  std::string_view base = kExample;
+};
+
+class ConfigRejects : public testing::TestWithParam<Rejected> {};
+
+TEST_P(ConfigRejects, Edit) {
+  EXPECT_EQ(rejection(edit(GetParam().base, GetParam().from, GetParam().to)), GetParam().error);
+}
+
+constexpr const char* kSecondListener = "backend = \"10.0.0.2:7\"\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    UnknownKeys, ConfigRejects,
+    testing::Values(
+        Rejected{"TopLevel", "[dataplane]", "colour = 1\n[dataplane]",
+                 "test.toml: colour: unknown key"},
+        Rejected{"TopLevelTable", "[[neighbor]]", "[[neighbour]]",
+                 "test.toml: neighbour: unknown key"},
+        Rejected{"InDataplane", "mbufs = 16384", "mbuf = 16384",
+                 "test.toml: dataplane.mbuf: unknown key"},
+        Rejected{"OutsideSourcePorts", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 24\ngateway = \"\"\nsource_ports = \"20000-59999\"",
+                 "test.toml: outside.source_ports: unknown key"},
+        Rejected{"InSecondListener", kSecondListener,
+                 "backend = \"10.0.0.2:7\"\n[[listener]]\nport = 4434\nbakend = \"10.0.0.2:7\"\n",
+                 "test.toml: listener[1].bakend: unknown key"},
+        Rejected{"InNeighbor", "mac = ", "hwaddr = \"02:00:00:00:00:03\"\nmac = ",
+                 "test.toml: neighbor[0].hwaddr: unknown key"},
+        Rejected{"InHandshake", "mtu = 1200", "pmtu = 1200",
+                 "test.toml: handshake.pmtu: unknown key"},
+        Rejected{"InCertificate", "key = \"key.pem\"", "key = \"key.pem\", password = \"x\"",
+                 "test.toml: handshake.certificates[0].password: unknown key"},
+        // An unknown key is named even when it makes a required one missing.
+        Rejected{"MisspeltRequired", "workers = [1]", "worker = [1]",
+                 "test.toml: dataplane.worker: unknown key"},
+        // Control characters in a key are escaped: the error stays one line.
+        Rejected{"EscapedKey", "[dataplane]", "\"a\\nb\" = 1\n[dataplane]",
+                 "test.toml: a\\x0ab: unknown key"}),
+    [](const testing::TestParamInfo<Rejected>& info) { return std::string(info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    WrongTypes, ConfigRejects,
+    testing::Values(
+        Rejected{"DataplaneNotTable", "[dataplane]\nworkers = [1]\n", "dataplane = 5\n",
+                 "test.toml: dataplane: expected a table, got an integer", kMinimal},
+        Rejected{"WorkersNotArray", "workers = [1]", "workers = 1",
+                 "test.toml: dataplane.workers: expected an array of lcore ids, got an integer"},
+        Rejected{"WorkerNotInteger", "workers = [1]", "workers = [1, \"2\"]",
+                 "test.toml: dataplane.workers[1]: expected an integer, got a string"},
+        Rejected{"ReplayWindowString", "replay_window = 128", "replay_window = \"128\"",
+                 "test.toml: dataplane.replay_window: expected an integer, got a string"},
+        Rejected{"MaxSessionsFloat", "max_sessions = 65536", "max_sessions = 65536.0",
+                 "test.toml: dataplane.max_sessions: expected an integer, got a float"},
+        Rejected{"IdleTimeoutInteger", "idle_timeout = \"300s\"", "idle_timeout = 300",
+                 "test.toml: dataplane.idle_timeout: expected a string, got an integer"},
+        Rejected{"StaticKeysBoolean", "static_keys = \"\"", "static_keys = false",
+                 "test.toml: dataplane.static_keys: expected a string, got a boolean"},
+        Rejected{"PortString", "[outside]\nport = 0", "[outside]\nport = \"0\"",
+                 "test.toml: outside.port: expected an integer, got a string"},
+        Rejected{"AddressInteger", "address = \"192.0.2.1\"", "address = 3221225985",
+                 "test.toml: outside.address: expected a string, got an integer"},
+        Rejected{"GatewayArray", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 24\ngateway = []",
+                 "test.toml: outside.gateway: expected a string, got an array"},
+        Rejected{"ListenerTable", "[[listener]]", "[listener]",
+                 "test.toml: listener: expected an array of tables, got a table"},
+        Rejected{"ListenerNotTables", "[dataplane]", "listener = [4433]\n[dataplane]",
+                 "test.toml: listener[0]: expected a table, got an integer",
+                 "[dataplane]\nworkers = [1]\n[outside]\nport = 0\naddress = \"192.0.2.1\"\n"
+                 "[inside]\nport = 1\naddress = \"10.0.0.1\"\n"},
+        Rejected{"ListenerPortDate", "port = 4433", "port = 2024-01-01",
+                 "test.toml: listener[0].port: expected an integer, got a date"},
+        Rejected{"CipherSuitesString", "cipher_suites = []",
+                 "cipher_suites = \"ECDHE-ECDSA-AES128-GCM-SHA256\"",
+                 "test.toml: handshake.cipher_suites: expected an array of cipher suite names, "
+                 "got a string"},
+        Rejected{"CipherSuiteInteger", "cipher_suites = []", "cipher_suites = [49195]",
+                 "test.toml: handshake.cipher_suites[0]: expected a string, got an integer"},
+        Rejected{"CertificateString",
+                 "certificates = [{ chain = \"cert.pem\", key = \"key.pem\" }]",
+                 "certificates = [\"cert.pem\"]",
+                 "test.toml: handshake.certificates[0]: expected a table, got a string"},
+        Rejected{"CertificatesTable",
+                 "certificates = [{ chain = \"cert.pem\", key = \"key.pem\" }]",
+                 "certificates = { chain = \"cert.pem\", key = \"key.pem\" }",
+                 "test.toml: handshake.certificates: expected an array of tables, got a table"},
+        Rejected{"RequireClientCertificateString", "require_client_certificate = true",
+                 "require_client_certificate = \"yes\"",
+                 "test.toml: handshake.require_client_certificate: expected a boolean, got a "
+                 "string"},
+        Rejected{"SessionTicketsInteger", "session_tickets = true", "session_tickets = 1",
+                 "test.toml: handshake.session_tickets: expected a boolean, got an integer"},
+        Rejected{"SessionCacheString", "session_cache = true", "session_cache = \"true\"",
+                 "test.toml: handshake.session_cache: expected a boolean, got a string"},
+        Rejected{"PskFileInteger", "psk_file = \"\"", "psk_file = 0",
+                 "test.toml: handshake.psk_file: expected a string, got an integer"},
+        Rejected{"HandshakeNotTable", "[dataplane]", "handshake = true\n[dataplane]",
+                 "test.toml: handshake: expected a table, got a boolean", kMinimal}),
+    [](const testing::TestParamInfo<Rejected>& info) { return std::string(info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    OutOfRange, ConfigRejects,
+    testing::Values(
+        Rejected{"NoWorkers", "workers = [1]", "workers = []",
+                 "test.toml: dataplane.workers: must have 1..64 lcore ids, got 0"},
+        Rejected{"Lcore128", "workers = [1]", "workers = [1, 128]",
+                 "test.toml: dataplane.workers[1]: must be in 0..127, got 128"},
+        Rejected{"NegativeLcore", "workers = [1]", "workers = [-1]",
+                 "test.toml: dataplane.workers[0]: must be in 0..127, got -1"},
+        Rejected{"DuplicateLcore", "workers = [1]", "workers = [1, 2, 1]",
+                 "test.toml: dataplane.workers[2]: lcore 1 is listed twice"},
+        Rejected{"ReplayWindow0", "replay_window = 128", "replay_window = 0",
+                 "test.toml: dataplane.replay_window: must be in 64..4096, got 0"},
+        Rejected{"ReplayWindow4160", "replay_window = 128", "replay_window = 4160",
+                 "test.toml: dataplane.replay_window: must be in 64..4096, got 4160"},
+        Rejected{"ReplayWindowNotWords", "replay_window = 128", "replay_window = 100",
+                 "test.toml: dataplane.replay_window: must be a multiple of 64, got 100"},
+        Rejected{"MaxSessions0", "max_sessions = 65536", "max_sessions = 0",
+                 "test.toml: dataplane.max_sessions: must be in 1..16777216, got 0"},
+        Rejected{"MaxSessionsTooMany", "max_sessions = 65536", "max_sessions = 16777217",
+                 "test.toml: dataplane.max_sessions: must be in 1..16777216, got 16777217"},
+        Rejected{"MaxSessionsHuge", "max_sessions = 65536", "max_sessions = 9223372036854775807",
+                 "test.toml: dataplane.max_sessions: must be in 1..16777216, got "
+                 "9223372036854775807"},
+        Rejected{"Mbufs1023", "mbufs = 16384", "mbufs = 1023",
+                 "test.toml: dataplane.mbufs: must be in 1024..16777216, got 1023"},
+        Rejected{"PuntRate0", "punt_rate = 2000", "punt_rate = 0",
+                 "test.toml: dataplane.punt_rate: must be in 1..10000000, got 0"},
+        Rejected{"PuntBurst0", "punt_burst = 256", "punt_burst = 0",
+                 "test.toml: dataplane.punt_burst: must be in 1..1000000, got 0"},
+        Rejected{"IdleTimeout0", "idle_timeout = \"300s\"", "idle_timeout = \"0s\"",
+                 "test.toml: dataplane.idle_timeout: must be in 1s..24h, got \"0s\""},
+        Rejected{"IdleTimeoutOverADay", "idle_timeout = \"300s\"", "idle_timeout = \"1441m\"",
+                 "test.toml: dataplane.idle_timeout: must be in 1s..24h, got \"1441m\""},
+        Rejected{"FinalFlightInterval0", "final_flight_interval = \"1s\"",
+                 "final_flight_interval = \"0ms\"",
+                 "test.toml: dataplane.final_flight_interval: must be in 1ms..1m, got \"0ms\""},
+        Rejected{"SummaryInterval500ms", "summary_interval = \"5s\"",
+                 "summary_interval = \"500ms\"",
+                 "test.toml: dataplane.summary_interval: must be 0s (off) or in 1s..24h, got "
+                 "\"500ms\""},
+        Rejected{"OutsidePortFfff", "[outside]\nport = 0", "[outside]\nport = 65535",
+                 "test.toml: outside.port: must be in 0..65534, got 65535"},
+        Rejected{"PrefixLength33", "prefix_length = 24", "prefix_length = 33",
+                 "test.toml: outside.prefix_length: must be in 0..32, got 33"},
+        Rejected{"ListenerPort0", "port = 4433", "port = 0",
+                 "test.toml: listener[0].port: must be in 1..65535, got 0"},
+        Rejected{"ListenerPort65536", "port = 4433", "port = 65536",
+                 "test.toml: listener[0].port: must be in 1..65535, got 65536"},
+        Rejected{"Mtu251", "mtu = 1200", "mtu = 251",
+                 "test.toml: handshake.mtu: must be in 252..9000, got 251"},
+        Rejected{"Mtu9001", "mtu = 1200", "mtu = 9001",
+                 "test.toml: handshake.mtu: must be in 252..9000, got 9001"},
+        Rejected{"InitialTimeout14ms", "initial_timeout = \"1s\"", "initial_timeout = \"14ms\"",
+                 "test.toml: handshake.initial_timeout: must be in 15ms..1m, got \"14ms\""},
+        Rejected{"InitialTimeout61s", "initial_timeout = \"1s\"", "initial_timeout = \"61s\"",
+                 "test.toml: handshake.initial_timeout: must be in 15ms..1m, got \"61s\""},
+        Rejected{"MaxHandshakes0", "max_handshakes = 10000", "max_handshakes = 0",
+                 "test.toml: handshake.max_handshakes: must be in 1..1000000, got 0"},
+        Rejected{"CookieRotation0", "cookie_rotation = \"60s\"", "cookie_rotation = \"0s\"",
+                 "test.toml: handshake.cookie_rotation: must be in 1s..24h, got \"0s\""},
+        Rejected{"CookieRotationFraction", "cookie_rotation = \"60s\"",
+                 "cookie_rotation = \"1500ms\"",
+                 "test.toml: handshake.cookie_rotation: must be whole seconds, got 1500ms"},
+        Rejected{
+            "ThreeCertificates", "certificates = [{",
+            "certificates = [{ chain = \"a\", key = \"b\" }, { chain = \"c\", key = \"d\" }, {",
+            "test.toml: handshake.certificates: must have 0..2 entries, got 3"},
+        Rejected{"EmptyCertificateChain", "chain = \"cert.pem\"", "chain = \"\"",
+                 "test.toml: handshake.certificates[0].chain: must not be empty"}),
+    [](const testing::TestParamInfo<Rejected>& info) { return std::string(info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, ConfigRejects,
+    testing::Values(
+        Rejected{"AddressThreeParts", "\"192.0.2.1\"", "\"192.0.2\"",
+                 "test.toml: outside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"192.0.2\""},
+        Rejected{"AddressFiveParts", "\"192.0.2.1\"", "\"192.0.2.1.5\"",
+                 "test.toml: outside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"192.0.2.1.5\""},
+        Rejected{"AddressOctet256", "\"10.0.0.1\"", "\"10.0.0.256\"",
+                 "test.toml: inside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"10.0.0.256\""},
+        Rejected{"AddressLeadingZero", "\"10.0.0.1\"", "\"10.0.0.01\"",
+                 "test.toml: inside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"10.0.0.01\""},
+        Rejected{"AddressSpace", "\"192.0.2.1\"", "\" 192.0.2.1\"",
+                 "test.toml: outside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\" 192.0.2.1\""},
+        Rejected{"AddressWithPrefix", "\"192.0.2.1\"", "\"192.0.2.1/24\"",
+                 "test.toml: outside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"192.0.2.1/24\""},
+        // Quotes and backslashes in an echoed value are escaped.
+        Rejected{"AddressQuoted", "\"192.0.2.1\"", "'192.0.2.1\"\\'",
+                 "test.toml: outside.address: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"192.0.2.1\\x22\\x5c\""},
+        Rejected{"AddressEmpty", "\"192.0.2.1\"", "\"\"",
+                 "test.toml: outside.address: must not be empty"},
+        Rejected{"AddressMulticast", "\"192.0.2.1\"", "\"224.0.0.1\"",
+                 "test.toml: outside.address: 224.0.0.1 is not a unicast address"},
+        Rejected{"AddressZero", "\"10.0.0.1\"", "\"0.0.0.0\"",
+                 "test.toml: inside.address: 0.0.0.0 is not a unicast address"},
+        Rejected{"GatewayMalformed", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 24\ngateway = \"192.0.2\"",
+                 "test.toml: outside.gateway: expected an IPv4 address like \"192.0.2.1\", got "
+                 "\"192.0.2\""},
+        Rejected{"GatewayOffLink", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 24\ngateway = \"192.0.3.1\"",
+                 "test.toml: outside.gateway: 192.0.3.1 is not on outside's subnet 192.0.2.0/24"},
+        Rejected{"GatewayIsSelf", "prefix_length = 24\ngateway = \"\"",
+                 "prefix_length = 24\ngateway = \"192.0.2.1\"",
+                 "test.toml: outside.gateway: 192.0.2.1 is outside.address itself"},
+        Rejected{"BackendNoPort", "\"10.0.0.2:7\"", "\"10.0.0.2\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "\"10.0.0.2\""},
+        Rejected{"BackendPort0", "\"10.0.0.2:7\"", "\"10.0.0.2:0\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "\"10.0.0.2:0\""},
+        Rejected{"BackendPort65536", "\"10.0.0.2:7\"", "\"10.0.0.2:65536\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "\"10.0.0.2:65536\""},
+        Rejected{"BackendPortSign", "\"10.0.0.2:7\"", "\"10.0.0.2:+7\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "\"10.0.0.2:+7\""},
+        Rejected{"BackendBadAddress", "\"10.0.0.2:7\"", "\"10.0.0:7\"",
+                 "test.toml: listener[0].backend: expected an IPv4 address like \"192.0.2.1\", "
+                 "got \"10.0.0\""},
+        Rejected{"BackendIsInsideAddress", "\"10.0.0.2:7\"", "\"10.0.0.1:7\"",
+                 "test.toml: listener[0].backend: 10.0.0.1 is inside.address itself"},
+        Rejected{"BackendUnreachable", "\"10.0.0.2:7\"", "\"10.0.1.2:7\"",
+                 "test.toml: listener[0].backend: 10.0.1.2 is off inside's subnet 10.0.0.0/24 "
+                 "and inside.gateway is not set"},
+        Rejected{"DuplicateListenerPort", kSecondListener,
+                 "backend = \"10.0.0.2:7\"\n[[listener]]\nport = 4433\nbackend = \"10.0.0.3:7\"\n",
+                 "test.toml: listener[1].port: 4433 is already listener[0].port"},
+        Rejected{"SamePortIds", "[inside]\nport = 1", "[inside]\nport = 0",
+                 "test.toml: inside.port: must differ from outside.port (both are 0)"},
+        Rejected{"MacFiveBytes", "\"02:00:00:00:00:02\"", "\"02:00:00:00:00\"",
+                 "test.toml: neighbor[0].mac: expected a MAC address like \"02:00:00:00:00:02\", "
+                 "got \"02:00:00:00:00\""},
+        Rejected{"MacDashes", "\"02:00:00:00:00:02\"", "\"02-00-00-00-00-02\"",
+                 "test.toml: neighbor[0].mac: expected a MAC address like \"02:00:00:00:00:02\", "
+                 "got \"02-00-00-00-00-02\""},
+        Rejected{"MacNotHex", "\"02:00:00:00:00:02\"", "\"02:00:00:00:0g:02\"",
+                 "test.toml: neighbor[0].mac: expected a MAC address like \"02:00:00:00:00:02\", "
+                 "got \"02:00:00:00:0g:02\""},
+        Rejected{"MacMulticast", "\"02:00:00:00:00:02\"", "\"01:00:5e:00:00:01\"",
+                 "test.toml: neighbor[0].mac: 01:00:5e:00:00:01 is not a unicast MAC address"},
+        Rejected{"MacBroadcast", "\"02:00:00:00:00:02\"", "\"ff:ff:ff:ff:ff:ff\"",
+                 "test.toml: neighbor[0].mac: ff:ff:ff:ff:ff:ff is not a unicast MAC address"},
+        Rejected{"MacZero", "\"02:00:00:00:00:02\"", "\"00:00:00:00:00:00\"",
+                 "test.toml: neighbor[0].mac: 00:00:00:00:00:00 is not a unicast MAC address"},
+        Rejected{"NeighborOffLink", "address = \"10.0.0.2\"", "address = \"10.9.0.2\"",
+                 "test.toml: neighbor[0].address: 10.9.0.2 is on neither outside's subnet "
+                 "192.0.2.0/24 nor inside's 10.0.0.0/24"},
+        Rejected{"DuplicateNeighbor", "mac = \"02:00:00:00:00:02\"\n",
+                 "mac = \"02:00:00:00:00:02\"\n[[neighbor]]\naddress = \"10.0.0.2\"\n"
+                 "mac = \"02:00:00:00:00:03\"\n",
+                 "test.toml: neighbor[1].address: 10.0.0.2 is already neighbor[0].address"},
+        Rejected{"DurationNoUnit", "\"300s\"", "\"300\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"300\""},
+        Rejected{"DurationFraction", "\"300s\"", "\"1.5s\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"1.5s\""},
+        Rejected{"DurationNegative", "\"300s\"", "\"-1s\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"-1s\""},
+        Rejected{"DurationSpace", "\"300s\"", "\"300 s\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"300 s\""},
+        Rejected{"DurationDays", "\"300s\"", "\"1d\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"1d\""},
+        Rejected{"DurationUpperCase", "\"300s\"", "\"300S\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"300S\""},
+        Rejected{"DurationOnlyUnit", "\"300s\"", "\"s\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"s\""},
+        Rejected{"DurationOverflow", "\"300s\"", "\"99999999999999999999h\"",
+                 "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"99999999999999999999h\""},
+        Rejected{"SourcePortsSingle", "\"20000-59999\"", "\"20000\"",
+                 "test.toml: inside.source_ports: expected a port range like \"20000-59999\", "
+                 "got \"20000\""},
+        Rejected{"SourcePortsOpen", "\"20000-59999\"", "\"20000-\"",
+                 "test.toml: inside.source_ports: expected a port range like \"20000-59999\", "
+                 "got \"20000-\""},
+        Rejected{"SourcePortsSpaces", "\"20000-59999\"", "\"20000 - 59999\"",
+                 "test.toml: inside.source_ports: expected a port range like \"20000-59999\", "
+                 "got \"20000 - 59999\""},
+        Rejected{"SourcePortsAbove65535", "\"20000-59999\"", "\"20000-65536\"",
+                 "test.toml: inside.source_ports: expected a port range like \"20000-59999\", "
+                 "got \"20000-65536\""},
+        Rejected{"SourcePortsReversed", "\"20000-59999\"", "\"59999-20000\"",
+                 "test.toml: inside.source_ports: must be first-last with 1024 <= first <= "
+                 "last, got \"59999-20000\""},
+        Rejected{"SourcePortsPrivileged", "\"20000-59999\"", "\"1023-2000\"",
+                 "test.toml: inside.source_ports: must be first-last with 1024 <= first <= "
+                 "last, got \"1023-2000\""},
+        Rejected{"UnknownCipherSuite", "cipher_suites = []",
+                 "cipher_suites = [\"ECDHE-ECDSA-AES128-GCM-SHA256\", \"AES128-SHA\"]",
+                 "test.toml: handshake.cipher_suites[1]: unknown cipher suite \"AES128-SHA\" "
+                 "(known: ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-ECDSA-AES256-GCM-SHA384, "
+                 "ECDHE-ECDSA-CHACHA20-POLY1305, ECDHE-ECDSA-AES128-CCM, ECDHE-ECDSA-AES128-CCM8, "
+                 "ECDHE-RSA-AES128-GCM-SHA256, ECDHE-RSA-AES256-GCM-SHA384, "
+                 "ECDHE-RSA-CHACHA20-POLY1305, PSK-AES128-GCM-SHA256, PSK-AES256-GCM-SHA384, "
+                 "PSK-CHACHA20-POLY1305, PSK-AES128-CCM, PSK-AES128-CCM8, "
+                 "ECDHE-PSK-CHACHA20-POLY1305)"},
+        Rejected{"CipherSuiteWrongCase", "cipher_suites = []",
+                 "cipher_suites = [\"psk-aes128-ccm8\"]",
+                 "test.toml: handshake.cipher_suites[0]: unknown cipher suite \"psk-aes128-ccm8\" "
+                 "(known: ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-ECDSA-AES256-GCM-SHA384, "
+                 "ECDHE-ECDSA-CHACHA20-POLY1305, ECDHE-ECDSA-AES128-CCM, ECDHE-ECDSA-AES128-CCM8, "
+                 "ECDHE-RSA-AES128-GCM-SHA256, ECDHE-RSA-AES256-GCM-SHA384, "
+                 "ECDHE-RSA-CHACHA20-POLY1305, PSK-AES128-GCM-SHA256, PSK-AES256-GCM-SHA384, "
+                 "PSK-CHACHA20-POLY1305, PSK-AES128-CCM, PSK-AES128-CCM8, "
+                 "ECDHE-PSK-CHACHA20-POLY1305)"},
+        Rejected{"DuplicateCipherSuite", "cipher_suites = []",
+                 "cipher_suites = [\"PSK-AES128-CCM8\", \"PSK-AES128-CCM8\"]",
+                 "test.toml: handshake.cipher_suites[1]: \"PSK-AES128-CCM8\" is listed twice"}),
+    [](const testing::TestParamInfo<Rejected>& info) { return std::string(info.param.name); });
+
+TEST(Config, AtMost64Workers) {
+  std::string ids = "0";
+  for (int i = 1; i < 64; ++i) {
+    ids += ", " + std::to_string(i);
+  }
+  EXPECT_EQ(rejection(edit(kExample, "workers = [1]", "workers = [" + ids + "]")), "");
+  EXPECT_EQ(rejection(edit(kExample, "workers = [1]", "workers = [" + ids + ", 64]")),
+            "test.toml: dataplane.workers: must have 1..64 lcore ids, got 65");
+}
+
+TEST(Config, AtMost256Listeners) {
+  std::string listeners;
+  for (int i = 0; i < 256; ++i) {
+    listeners += "[[listener]]\nport = " + std::to_string(10000 + i) +
+                 "\nbackend = \"10.0.0.2:" + std::to_string(i + 1) + "\"\n";
+  }
+  const std::string base =
+      edit(kMinimal, "[[listener]]\nport = 4433\nbackend = \"10.0.0.2:7\"\n", listeners);
+  std::string error;
+  const std::optional<Config> c = parse(base, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->listeners.size(), 256u);
+  EXPECT_EQ(c->listeners[255].port, 10255);
+  EXPECT_EQ(c->listeners[255].backend_port, 256);
+  EXPECT_EQ(rejection(base + "[[listener]]\nport = 4433\nbackend = \"10.0.0.2:7\"\n"),
+            "test.toml: listener: must have 1..256 entries, got 257");
+}
+
+TEST(Config, EmptyListenerArray) {
+  const std::string no_listener =
+      edit(kMinimal, "[[listener]]\nport = 4433\nbackend = \"10.0.0.2:7\"\n", "");
+  // Before the first table header, so that it is a top-level key.
+  EXPECT_EQ(rejection("listener = []\n" + no_listener),
+            "test.toml: listener: must have 1..256 entries, got 0");
+}
+
+// A TOML error is located by line and column, not by key.
+TEST(Config, SyntaxErrorGivesLineAndColumn) {
+  // Line 3, column 9: the value missing after '='.
+  const std::string error = rejection("[dataplane]\nworkers = [1]\nmbufs = \n");
+  EXPECT_EQ(error.rfind("test.toml:3:9: ", 0), 0u) << error;
+  EXPECT_GT(error.size(), std::string_view("test.toml:3:9: ").size()) << error;
+}
+
+TEST(Config, DuplicateKeyIsASyntaxError) {
+  const std::string error = rejection(std::string(kMinimal) + "[outside]\nport = 2\n");
+  EXPECT_EQ(error.rfind("test.toml:15:", 0), 0u) << error;
+}
+
+TEST(Config, UnterminatedStringGivesItsLine) {
+  const std::string error =
+      rejection(edit(kExample, "address = \"192.0.2.1\"", "address = \"192.0.2.1"));
+  EXPECT_EQ(error.rfind("test.toml:15:", 0), 0u) << error;
+}
+
+// The parser does not look at the files a configuration names: the
+// control process loads them and reports what is wrong with them.
+TEST(Config, DoesNotOpenNamedFiles) {
+  const std::string text = std::string(kMinimal) + R"(
+[handshake]
+certificates = [{ chain = "/nonexistent/chain.pem", key = "/nonexistent/key.pem" }]
+psk_file = "/nonexistent/psk"
+client_ca_file = "/nonexistent/ca.pem"
+)";
+  std::string error;
+  EXPECT_TRUE(parse(text, error)) << error;
+}
+
+class TempFile {
+ public:
+  explicit TempFile(std::string_view contents) {
+    char name[] = "/tmp/config_test_XXXXXX";
+    const int fd = mkstemp(name);
+    EXPECT_GE(fd, 0);
+    close(fd);
+    path_ = name;
+    std::ofstream(path_, std::ios::binary) << contents;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(LoadConfig, ReadsAFile) {
+  const TempFile file(kExample);
+  std::string error;
+  const std::optional<Config> c = load_config(file.path(), error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->listeners.size(), 1u);
+}
+
+TEST(LoadConfig, ErrorsNameThePath) {
+  const TempFile file(edit(kExample, "mtu = 1200", "mtu = 1"));
+  std::string error;
+  EXPECT_FALSE(load_config(file.path(), error));
+  EXPECT_EQ(error, file.path() + ": handshake.mtu: must be in 252..9000, got 1");
+}
+
+TEST(LoadConfig, MissingFile) {
+  std::string error;
+  EXPECT_FALSE(load_config("/nonexistent/dtlsgw.toml", error));
+  EXPECT_EQ(error, "/nonexistent/dtlsgw.toml: cannot open: No such file or directory");
+}
+
+TEST(NetTypes, Ipv4IsInNetworkByteOrder) {
+  const std::optional<Ipv4> a = parse_ipv4("192.0.2.1");
+  ASSERT_TRUE(a);
+  uint8_t bytes[4];
+  std::memcpy(bytes, &a->be, sizeof bytes);
+  EXPECT_EQ(bytes[0], 192);
+  EXPECT_EQ(bytes[1], 0);
+  EXPECT_EQ(bytes[2], 2);
+  EXPECT_EQ(bytes[3], 1);
+  EXPECT_EQ(to_string(*a), "192.0.2.1");
+}
+
+TEST(NetTypes, Ipv4RoundTrips) {
+  for (const char* text : {"0.0.0.0", "255.255.255.255", "10.0.0.1", "1.22.133.244"}) {
+    const std::optional<Ipv4> a = parse_ipv4(text);
+    ASSERT_TRUE(a) << text;
+    EXPECT_EQ(to_string(*a), text);
+  }
+}
+
+TEST(NetTypes, Ipv4RejectsOtherSpellings) {
+  for (const char* text :
+       {"", ".", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.256", "1.2.3.1000", "01.2.3.4",
+        "1.2.3.00", "0x1.2.3.4", "1.2.3.4 ", "+1.2.3.4", "1.2.3.-4", "16909060", "::1"}) {
+    EXPECT_FALSE(parse_ipv4(text)) << text;
+  }
+}
+
+TEST(NetTypes, MacAnyCaseLowerOnOutput) {
+  const std::optional<MacAddress> m = parse_mac("02:aB:Cd:eF:00:9f");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, (MacAddress{{0x02, 0xab, 0xcd, 0xef, 0x00, 0x9f}}));
+  EXPECT_EQ(to_string(*m), "02:ab:cd:ef:00:9f");
+}
+
+TEST(NetTypes, MacRejectsOtherSpellings) {
+  for (const char* text :
+       {"", "02:00:00:00:00", "02:00:00:00:00:00:00", "02-00-00-00-00-00", "2:00:00:00:00:00:0",
+        "02:00:00:00:00:0g", "0200.0000.0000", "02:00:00:00:00:00 ", "02::00:00:00:00:00"}) {
+    EXPECT_FALSE(parse_mac(text)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,109 @@
+// In-process dataplane tests: EAL without hugepages or PCI, two net_ring
+// ports (outside, inside) whose rings the test reads and writes, and a
+// Dataplane whose workers the test polls from its own thread, so every
+// test is deterministic.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataplane/config.h"
+#include "dataplane/contract.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/packet.h"
+#include "dtls_record/record_protection.h"
+
+namespace dtlsgw::test {
+
+using Bytes = std::vector<uint8_t>;
+
+// Initialises EAL once per process (--no-huge --no-pci --no-shconf) and
+// makes the two ring ports with `kQueues` queues each.
+void init_eal();
+inline constexpr unsigned kQueues = 2;
+
+dataplane::Ipv4 ip(const char* text);
+dataplane::MacAddress mac(const char* text);
+
+// The gateway of every test: outside 192.0.2.1/24, inside 10.0.0.1/24,
+// listener 4433 → backend 10.0.0.2:7 (static MAC), 1024 sessions.
+dataplane::Config test_config(unsigned workers = 1);
+
+inline const dataplane::MacAddress kPeerMac = {{0x02, 0x00, 0x00, 0x00, 0x01, 0x01}};
+inline const dataplane::MacAddress kBackendMac = {{0x02, 0x00, 0x00, 0x00, 0x02, 0x02}};
+
+// A DTLS peer with known epoch-1 keys (as if a handshake had run).
+class Peer {
+ public:
+  Peer(const char* address, uint16_t port, record::Aead aead = record::Aead::aes128_gcm,
+       uint8_t key_seed = 1);
+  contract::FlowKey flow() const;
+  // The handover message a control process would send for this peer.
+  contract::InstallMessage install_message(uint64_t server_first_sequence = 1) const;
+  // One sealed record under the client's key, the next sequence number
+  // (or `sequence` if given).
+  Bytes record(const Bytes& plaintext, record::ContentType type =
+                                            record::ContentType::application_data,
+               std::optional<uint64_t> sequence = std::nullopt);
+  Bytes record_in_epoch(uint16_t epoch, const Bytes& plaintext);
+  // An Ethernet frame carrying `payload` from the peer to the listener.
+  Bytes frame(const Bytes& payload, uint16_t listener_port = 4433) const;
+  // Opens every record of a frame the gateway sent to this peer; nullopt
+  // if the frame is not addressed to the peer or a record fails.
+  std::optional<std::vector<std::pair<record::ContentType, Bytes>>> open(const Bytes& frame);
+
+  dataplane::Ipv4 address;
+  uint16_t port;
+  record::Aead aead;
+  Bytes client_key, client_iv, server_key, server_iv;
+
+ private:
+  std::unique_ptr<record::CryptoContext> crypto_;
+  record::WriteEpoch client_write_;
+  record::ReadEpoch server_read_{1024};
+};
+
+// A UDP frame from the backend 10.0.0.2:7 to the gateway's inside port.
+Bytes backend_frame(uint16_t gateway_port, const Bytes& payload,
+                    const char* backend = "10.0.0.2", uint16_t backend_port = 7);
+
+class Harness {
+ public:
+  explicit Harness(const dataplane::Config& config = test_config());
+  ~Harness();
+
+  dataplane::Dataplane& dp() { return *dp_; }
+  dataplane::DataplaneContext& ctx() { return dp_->context(); }
+  dataplane::Worker& worker(unsigned i = 0) { return dp_->worker(i); }
+
+  void to_outside(const Bytes& frame, unsigned queue = 0);
+  void to_inside(const Bytes& frame, unsigned queue = 0);
+  // Polls every worker `rounds` times.
+  void poll(unsigned rounds = 2);
+  // Frames the gateway sent, oldest first (all queues).
+  std::vector<Bytes> sent_outside();
+  std::vector<Bytes> sent_inside();
+  uint64_t count(dataplane::Counter c) const { return dp_->total(c); }
+  // "name=value ..." of every non-zero counter (for failure messages).
+  std::string counters() const;
+
+  // Installs `peer`'s session through its owner's keys ring and polls.
+  void install(const Peer& peer, uint64_t server_first_sequence = 1);
+  std::vector<contract::EventMessage> events();
+  std::vector<contract::PuntMessage> punts();  // caller frees the mbufs
+
+ private:
+  std::unique_ptr<dataplane::Dataplane> dp_;
+};
+
+// The UDP payload of a frame, with its parsed headers.
+std::optional<Bytes> udp_payload(const Bytes& frame, dataplane::packet::Frame* parsed = nullptr);
+
+}  // namespace dtlsgw::test

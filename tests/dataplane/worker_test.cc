@@ -1,0 +1,332 @@
+// The worker loop in-process on net_ring ports (no NIC, no hugepages):
+// records in, plaintext out, and every drop reason on its counter.
+#include <gtest/gtest.h>
+#include <rte_ring_elem.h>
+
+#include "tests/dataplane/dataplane_harness.h"
+
+namespace dtlsgw::test {
+namespace {
+
+using dataplane::Counter;
+using record::ContentType;
+
+Bytes text(const char* s) { return Bytes(s, s + std::strlen(s)); }
+
+TEST(Worker, RecordBecomesPlaintextToTheBackend) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  ASSERT_EQ(h.dp().sessions().size(), 1u);
+  auto events = h.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, contract::EventKind::installed);
+
+  h.to_outside(peer.frame(peer.record(text("GET /hello"))));
+  h.poll();
+  const auto sent = h.sent_inside();
+  ASSERT_EQ(sent.size(), 1u) << h.counters();
+  dataplane::packet::Frame f;
+  auto payload = udp_payload(sent[0], &f);
+  ASSERT_TRUE(payload);
+  EXPECT_EQ(*payload, text("GET /hello"));
+  EXPECT_EQ(f.source, ip("10.0.0.1"));
+  EXPECT_EQ(f.destination, ip("10.0.0.2"));
+  EXPECT_EQ(f.destination_port, 7);
+  EXPECT_EQ(f.destination_mac, kBackendMac);
+  EXPECT_GE(f.source_port, 20000);
+  EXPECT_LE(f.source_port, 59999);
+  EXPECT_EQ(h.count(Counter::records_decrypted), 1u);
+  EXPECT_EQ(h.count(Counter::plaintext_forwarded), 1u);
+}
+
+TEST(Worker, BackendReplyIsSealedToThePeer) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer, 5);
+  h.to_outside(peer.frame(peer.record(text("ping"))));
+  h.poll();
+  dataplane::packet::Frame f;
+  ASSERT_TRUE(udp_payload(h.sent_inside().at(0), &f));
+  const uint16_t gateway_port = f.source_port;
+
+  h.to_inside(backend_frame(gateway_port, text("pong")));
+  h.poll();
+  const auto sent = h.sent_outside();
+  ASSERT_EQ(sent.size(), 1u);
+  auto opened = peer.open(sent[0]);
+  ASSERT_TRUE(opened);
+  ASSERT_EQ(opened->size(), 1u);
+  EXPECT_EQ((*opened)[0].first, ContentType::application_data);
+  EXPECT_EQ((*opened)[0].second, text("pong"));
+  // The first number the dataplane writes is the handover's, never below.
+  auto payload = udp_payload(sent[0]);
+  EXPECT_EQ((*payload)[3], 0);
+  EXPECT_EQ((*payload)[4], 1);  // epoch 1
+  EXPECT_EQ((*payload)[10], 5);  // sequence 5
+  EXPECT_EQ(h.count(Counter::records_encrypted), 1u);
+}
+
+TEST(Worker, ReplayedRecordIsDroppedAlsoTwiceInOneBurst) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  const Bytes frame = peer.frame(peer.record(text("once")));
+  h.to_outside(frame);
+  h.to_outside(frame);  // same burst
+  h.poll();
+  h.to_outside(frame);  // a later burst
+  h.poll();
+  EXPECT_EQ(h.sent_inside().size(), 1u);
+  EXPECT_EQ(h.count(Counter::drop_replay), 2u);
+  // The handshake's own record (client Finished, seq 0) was seeded.
+  h.to_outside(peer.frame(peer.record(text("x"), ContentType::application_data, 0)));
+  h.poll();
+  EXPECT_EQ(h.count(Counter::drop_replay), 3u);
+  EXPECT_TRUE(h.sent_inside().empty());
+}
+
+TEST(Worker, TamperedRecordIsCountedAndNotForwarded) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  Bytes record = peer.record(text("secret data"));
+  // Every byte the AEAD covers: type, version, epoch and sequence (the
+  // additional data), explicit nonce, ciphertext and tag. (The length
+  // field is framing: changing it fails the walk, counted elsewhere.)
+  size_t variants = 0;
+  for (size_t i = 0; i < record.size(); ++i) {
+    if (i == 11 || i == 12) {
+      continue;
+    }
+    Bytes bad = record;
+    bad[i] ^= 0x01;
+    h.to_outside(peer.frame(bad));
+    ++variants;
+    h.poll(1);
+  }
+  EXPECT_TRUE(h.sent_inside().empty());
+  // A flipped version or content type may also be refused before the AEAD
+  // (unknown version or type), and a flipped epoch is the wrong epoch.
+  EXPECT_EQ(h.count(Counter::drop_auth_failed) + h.count(Counter::drop_bad_record_header) +
+                h.count(Counter::drop_wrong_epoch) + h.count(Counter::drop_record_malformed) +
+                h.count(Counter::drop_epoch0_established) + h.count(Counter::drop_replay),
+            variants)
+      << h.counters();
+  EXPECT_GE(h.count(Counter::drop_auth_failed), variants - 5);
+  // The window is untouched: the genuine record still opens.
+  h.to_outside(peer.frame(record));
+  h.poll();
+  EXPECT_EQ(h.sent_inside().size(), 1u);
+}
+
+TEST(Worker, UnknownSessionWrongEpochTruncatedAndGarbage) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  Peer stranger("192.0.2.99", 40000);
+  h.install(peer);
+  h.to_outside(stranger.frame(stranger.record(text("who"))));
+  h.to_outside(peer.frame(peer.record_in_epoch(2, text("future"))));
+  Bytes truncated = peer.record(text("cut"));
+  truncated.resize(truncated.size() - 5);
+  h.to_outside(peer.frame(truncated));
+  h.to_outside(peer.frame(text("this is not DTLS at all")));
+  Bytes short_frame = peer.frame(peer.record(text("x")));
+  short_frame.resize(30);
+  h.to_outside(short_frame);
+  h.to_outside(peer.frame(peer.record(text("wrong port")), 9999));
+  h.poll(3);
+  EXPECT_TRUE(h.sent_inside().empty());
+  EXPECT_EQ(h.count(Counter::drop_unknown_session), 1u);
+  EXPECT_EQ(h.count(Counter::drop_wrong_epoch), 1u);
+  EXPECT_EQ(h.count(Counter::drop_bad_record_header), 2u);  // truncated, garbage
+  EXPECT_EQ(h.count(Counter::drop_malformed_frame), 1u);
+  EXPECT_EQ(h.count(Counter::drop_not_for_us), 1u);
+}
+
+TEST(Worker, BackendDatagramForNoSessionIsDropped) {
+  Harness h;
+  h.to_inside(backend_frame(20000, text("orphan")));
+  h.to_inside(backend_frame(80, text("not a session port")));
+  h.poll();
+  EXPECT_TRUE(h.sent_outside().empty());
+  EXPECT_EQ(h.count(Counter::drop_unknown_session), 1u);
+  EXPECT_EQ(h.count(Counter::drop_not_for_us), 1u);
+}
+
+TEST(Worker, HandOffToTheOwningWorker) {
+  Harness h(test_config(2));
+  // Find peers owned by each worker.
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (uint16_t port = 40000; peers.size() < 8; ++port) {
+    peers.push_back(std::make_unique<Peer>("192.0.2.10", port));
+  }
+  for (auto& p : peers) {
+    h.install(*p);
+  }
+  unsigned owned_by_1 = 0;
+  for (auto& p : peers) {
+    owned_by_1 += h.ctx().owner_of(p->flow());
+  }
+  ASSERT_GT(owned_by_1, 0u);
+  ASSERT_LT(owned_by_1, peers.size());
+  // Everything arrives on queue 0 (worker 0): worker 1's flows are handed
+  // to it, both directions.
+  for (auto& p : peers) {
+    h.to_outside(p->frame(p->record(text("hello"))), 0);
+  }
+  h.poll(3);
+  const auto inside = h.sent_inside();
+  EXPECT_EQ(inside.size(), peers.size());
+  EXPECT_EQ(h.count(Counter::handoff_sent), owned_by_1);
+  EXPECT_EQ(h.count(Counter::handoff_received), owned_by_1);
+  EXPECT_EQ(h.dp().context().counters[1].get(Counter::records_decrypted), owned_by_1);
+  for (const Bytes& f : inside) {
+    dataplane::packet::Frame parsed;
+    ASSERT_TRUE(udp_payload(f, &parsed));
+    h.to_inside(backend_frame(parsed.source_port, text("reply")), 0);
+  }
+  h.poll(3);
+  const auto outside = h.sent_outside();
+  EXPECT_EQ(outside.size(), peers.size());
+  EXPECT_EQ(h.count(Counter::handoff_sent), 2 * owned_by_1);
+}
+
+TEST(Worker, AlertsBecomeEventsAndCloseNotifyClosesTheSession) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  h.events();
+  h.to_outside(peer.frame(peer.record({1, 0}, ContentType::alert)));  // close_notify
+  h.poll();
+  EXPECT_EQ(h.dp().sessions().size(), 0u);
+  auto events = h.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, contract::EventKind::alert);
+  EXPECT_EQ(events[0].detail, 0x0100);
+  EXPECT_EQ(events[1].kind, contract::EventKind::closed);
+  EXPECT_EQ(events[1].detail, static_cast<uint16_t>(contract::ClosedBy::peer_close_notify));
+  // Our close_notify went back, sealed.
+  const auto sent = h.sent_outside();
+  ASSERT_EQ(sent.size(), 1u);
+  auto opened = peer.open(sent[0]);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ((*opened)[0].first, ContentType::alert);
+  EXPECT_EQ((*opened)[0].second, (Bytes{1, 0}));
+  // Then its records are unknown.
+  h.to_outside(peer.frame(peer.record(text("late"))));
+  h.poll();
+  EXPECT_EQ(h.count(Counter::drop_unknown_session), 1u);
+}
+
+TEST(Worker, HandoverSendsTheFinalFlightOnlyAfterInstallingAndResendsIt) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  contract::KeysSlot slot;
+  slot.install = peer.install_message(3);
+  const Bytes flight = text("final flight bytes");
+  rte_mbuf* m = rte_pktmbuf_alloc(rte_mempool_lookup(contract::kCtlTxPoolName));
+  ASSERT_NE(m, nullptr);
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(flight.size())), flight.data(),
+              flight.size());
+  slot.install.final_flight_count = 1;
+  slot.install.final_flight[0] = m;
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  EXPECT_TRUE(h.sent_outside().empty());  // nothing before the worker installs
+  h.poll(1);
+  ASSERT_EQ(h.dp().sessions().size(), 1u);
+  auto sent = h.sent_outside();
+  ASSERT_EQ(sent.size(), 1u) << h.counters();
+  EXPECT_EQ(*udp_payload(sent[0]), flight);
+  // A retransmitted client Finished (epoch 1) gets the same bytes again,
+  // at most once per final_flight_interval (counted from the first send:
+  // the client's own timer is at least that long).
+  h.worker().advance_clock_ms(1100);
+  const Bytes finished = {20, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                          11, 12};
+  h.to_outside(peer.frame(peer.record(finished, ContentType::handshake)));
+  h.to_outside(peer.frame(peer.record(finished, ContentType::handshake)));
+  h.poll();
+  sent = h.sent_outside();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(*udp_payload(sent[0]), flight);
+  EXPECT_EQ(h.count(Counter::final_flight_resent), 1u);
+  EXPECT_EQ(h.count(Counter::final_flight_rate_limited), 1u);
+  // Application data proves the flight arrived: no more resends.
+  h.to_outside(peer.frame(peer.record(text("data"))));
+  h.worker().advance_clock_ms(5000);
+  h.to_outside(peer.frame(peer.record(finished, ContentType::handshake)));
+  h.poll();
+  EXPECT_TRUE(h.sent_outside().empty());
+}
+
+TEST(Worker, InstallMessagesAreCheckedBeforeUse) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  contract::KeysSlot slot;
+  slot.install = peer.install_message();
+  slot.install.header.version = 99;
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  slot.install = peer.install_message();
+  slot.install.key_length = 7;
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  slot.install = peer.install_message();
+  slot.install.final_flight_count = 1000;
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  slot.install = peer.install_message();
+  slot.install.flow.listener_port = 1;
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  h.poll();
+  EXPECT_EQ(h.dp().sessions().size(), 0u);
+  EXPECT_EQ(h.count(Counter::keys_bad_message), 4u);
+}
+
+TEST(Worker, IdleSessionsAreClosed) {
+  dataplane::Config c = test_config();
+  c.idle_timeout = std::chrono::milliseconds(10'000);
+  Harness h(c);
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  h.events();
+  h.worker().advance_clock_ms(9'000);
+  for (int ms = 0; ms < 8; ++ms) {  // the sweep covers 256 slots per ms of clock
+    h.worker().advance_clock_ms(1);
+    h.poll(1);
+  }
+  EXPECT_EQ(h.dp().sessions().size(), 1u);  // not idle long enough yet
+  h.worker().advance_clock_ms(3'000);
+  for (int ms = 0; ms < 8; ++ms) {
+    h.worker().advance_clock_ms(1);
+    h.poll(1);
+  }
+  EXPECT_EQ(h.dp().sessions().size(), 0u);
+  auto events = h.events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().kind, contract::EventKind::closed);
+  EXPECT_EQ(events.back().detail, static_cast<uint16_t>(contract::ClosedBy::idle));
+}
+
+TEST(Worker, ArpForTheGatewayAddressesIsAnswered) {
+  Harness h;
+  uint8_t request[64];
+  const size_t n = dataplane::packet::write_arp_request(request, kPeerMac, ip("192.0.2.10"),
+                                                        ip("192.0.2.1"), false, 0);
+  ASSERT_GT(n, 0u);
+  h.to_outside(Bytes(request, request + n));
+  const size_t m = dataplane::packet::write_arp_request(request, kPeerMac, ip("192.0.2.10"),
+                                                        ip("192.0.2.77"), false, 0);
+  h.to_outside(Bytes(request, request + m));
+  h.poll();
+  const auto sent = h.sent_outside();
+  ASSERT_EQ(sent.size(), 1u);
+  dataplane::packet::Frame f;
+  ASSERT_EQ(dataplane::packet::parse_frame(sent[0], f), dataplane::packet::FrameResult::arp);
+  EXPECT_EQ(f.arp.operation, 2);
+  EXPECT_EQ(f.arp.sender_ip, ip("192.0.2.1"));
+  EXPECT_EQ(f.arp.sender_mac, h.ctx().outside_mac);
+  EXPECT_EQ(f.destination_mac, kPeerMac);
+  EXPECT_EQ(h.count(Counter::arp_replies_sent), 1u);
+}
+
+}  // namespace
+}  // namespace dtlsgw::test
