@@ -33,6 +33,7 @@ namespace dtlsgw::dataplane {
   X(drop_replay, "records whose number was already received")                                    \
   X(drop_too_old, "records left of the replay window")                                           \
   X(drop_auth_failed, "records whose AEAD tag did not verify")                                   \
+  X(drop_forgery_hold, "records of a CCM-8 session under forgery alarm, held back (rate limit)")  \
   X(drop_record_malformed, "records too short for nonce and tag, or too long")                   \
   X(drop_crypto_engine, "records the crypto engine refused")                                     \
   X(drop_bad_client_hello, "ClientHellos that failed strict parsing")                            \
@@ -64,6 +65,7 @@ namespace dtlsgw::dataplane {
   X(session_table_full, "handovers refused: session table full")                                 \
   X(events_sent, "events sent to control")                                                       \
   X(event_ring_full, "events dropped: events ring full")                                         \
+  X(event_ring_reserved, "events dropped: the ring's last slots are kept for confirmations")     \
   X(usage_limit_closes, "sessions closed at the AEAD confidentiality limit")                     \
   X(ccm8_forgery_alarms, "CCM-8 sessions past the forgery alarm threshold")
 

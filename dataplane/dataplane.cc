@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -348,6 +349,27 @@ std::string Dataplane::summary_line() const {
          std::to_string(total(Counter::records_encrypted)) + ", HelloVerifyRequests " +
          std::to_string(total(Counter::hello_verify_requests)) + ", punted " +
          std::to_string(total(Counter::punted)) + ", dropped " + std::to_string(drops);
+}
+
+std::string Dataplane::memory_report() const {
+  const size_t table = sessions_->table_bytes_per_session();
+  const size_t window =
+      record::ReplayWindow::storage_words(ctx_.config.replay_window) * sizeof(uint64_t);
+  std::string out = "session memory: " + std::to_string(sizeof(Session)) +
+                    " B session + " + std::to_string(table - sizeof(Session)) +
+                    " B hash tables + " + std::to_string(window) +
+                    " B replay window; key schedules (both directions):";
+  size_t largest = 0;
+  for (size_t a = 0; a < record::kAeadCount; ++a) {
+    const auto aead = static_cast<record::Aead>(a);
+    const size_t keys = 2 * record::key_schedule_bytes(aead);
+    largest = std::max(largest, keys);
+    out += " " + std::string(record::to_string(aead)) + " " + std::to_string(keys) + " B";
+  }
+  const size_t total = (table + window + largest) * sessions_->capacity();
+  out += "; at most " + std::to_string(total >> 20) + " MiB for " +
+         std::to_string(sessions_->capacity()) + " sessions";
+  return out;
 }
 
 Dataplane::~Dataplane() {

@@ -46,6 +46,9 @@ class Dataplane {
   // Totals over workers, and one line for the log.
   uint64_t total(Counter c) const;
   std::string summary_line() const;
+  // Memory per session: the table's share, the replay window, and the key
+  // schedules of each suite (both directions), with the total at capacity.
+  std::string memory_report() const;
 
  private:
   Dataplane() = default;

@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
       status = 1;
     } else {
       register_telemetry(dataplane.get());
+      std::printf("dtlsgw-dataplane: %s\n", dataplane->memory_report().c_str());
       std::printf("dtlsgw-dataplane: running, %u workers, %zu listeners on %s\n",
                   dataplane->worker_count(), config->listeners.size(),
                   to_string(config->outside.address).c_str());

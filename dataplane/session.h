@@ -44,6 +44,9 @@ struct alignas(64) Session {
   uint32_t installed_s = 0;         // worker clock, seconds
   uint32_t last_active_s = 0;       // last authenticated record or backend datagram
   uint32_t last_resend_ms = 0;      // final flight rate limit
+  // CCM-8 past its forgery alarm: records are not even tried before this
+  // (worker clock, ms), one forgery per kForgeryHoldMs at most.
+  uint32_t forgery_hold_until_ms = 0;
   bool usage_alarm_reported = false;
 };
 

@@ -43,6 +43,12 @@ constexpr uint64_t kHandshakeExpiryMs = 120'000;
 constexpr uint32_t kFinalFlightHoldS = 60;
 constexpr uint32_t kFinalFlightSlots = 4096;
 constexpr unsigned kSweepSlotsPerMs = 256;
+// CCM-8 under forgery alarm (RFC 9147 §4.5.3): at most one forgery attempt
+// per session per this many ms; the session stays open.
+constexpr uint32_t kForgeryHoldMs = 100;
+// Slots of the events ring only confirmations (installed, install failed)
+// may use, so a flood of alerts cannot stall handovers (issue contract).
+constexpr unsigned kEventSlotsForConfirmations = 1024;
 
 // RFC 5246 §7.2.
 constexpr uint8_t kAlertWarning = 1;
@@ -488,6 +494,12 @@ void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame) {
       counters.add(Counter::drop_record_malformed);  // more records than a burst holds
       break;
     }
+    if (session->forgery_hold_until_ms != 0 &&
+        static_cast<int32_t>(static_cast<uint32_t>(now_ms) - session->forgery_hold_until_ms) < 0)
+        [[unlikely]] {
+      counters.add(Counter::drop_forgery_hold);
+      continue;
+    }
     record::OpenRequest& req = requests[queued_count];
     req.epoch = &session->read;
     req.record = view;
@@ -658,11 +670,13 @@ void Worker::Impl::dispatch_opened(const record::OpenRequest& r, const QueuedRec
       return;
     case OpenResult::auth_failed:
       counters.add(Counter::drop_auth_failed);
-      if (s->read.usage_status() == record::UsageStatus::forgery_alarm &&
-          !s->usage_alarm_reported) {
-        s->usage_alarm_reported = true;
-        counters.add(Counter::ccm8_forgery_alarms);
-        send_event(contract::EventKind::limit, 2, s->flow, s);
+      if (s->read.usage_status() == record::UsageStatus::forgery_alarm) [[unlikely]] {
+        s->forgery_hold_until_ms = static_cast<uint32_t>(now_ms) + kForgeryHoldMs;
+        if (!s->usage_alarm_reported) {
+          s->usage_alarm_reported = true;
+          counters.add(Counter::ccm8_forgery_alarms);
+          send_event(contract::EventKind::limit, 2, s->flow, s);
+        }
       }
       return;
     case OpenResult::unknown_epoch:
@@ -1149,6 +1163,12 @@ void Worker::Impl::send_event(contract::EventKind kind, uint16_t detail,
   if (s != nullptr) {
     e.records_in = s->read.records_opened();
     e.records_out = s->write.records_sealed();
+  }
+  const bool confirmation =
+      kind == contract::EventKind::installed || kind == contract::EventKind::install_failed;
+  if (!confirmation && rte_ring_free_count(ctx.events) <= kEventSlotsForConfirmations) {
+    counters.add(Counter::event_ring_reserved);
+    return;
   }
   if (rte_ring_mp_enqueue_elem(ctx.events, &e, sizeof(e)) != 0) {
     counters.add(Counter::event_ring_full);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rte_ring_elem.h>
 
+#include "dataplane/static_keys.h"
 #include "tests/dataplane/dataplane_harness.h"
 
 namespace dtlsgw::test {
@@ -326,6 +327,92 @@ TEST(Worker, ArpForTheGatewayAddressesIsAnswered) {
   EXPECT_EQ(f.arp.sender_mac, h.ctx().outside_mac);
   EXPECT_EQ(f.destination_mac, kPeerMac);
   EXPECT_EQ(h.count(Counter::arp_replies_sent), 1u);
+}
+
+TEST(Worker, Ccm8ForgeriesRaiseAnAlarmAndAreRateLimitedWithoutClosing) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000, record::Aead::aes128_ccm8);
+  h.install(peer);
+  h.events();
+  const Bytes genuine = peer.record(text("still here"));
+  for (uint64_t i = 0; i < record::kDefaultCcm8ForgeryAlarm; ++i) {
+    Bytes forged = peer.record(text("forged"));
+    forged.back() ^= 0x80;
+    h.to_outside(peer.frame(forged));
+    h.poll(1);
+  }
+  EXPECT_EQ(h.count(Counter::ccm8_forgery_alarms), 1u) << h.counters();
+  auto events = h.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, contract::EventKind::limit);
+  EXPECT_EQ(events[0].detail, 2);
+  // Under alarm, records wait out the hold: not even tried...
+  h.to_outside(peer.frame(genuine));
+  h.poll();
+  EXPECT_EQ(h.count(Counter::drop_forgery_hold), 1u);
+  EXPECT_TRUE(h.sent_inside().empty());
+  // ...and after it, the session (never closed) carries data again.
+  EXPECT_EQ(h.dp().sessions().size(), 1u);
+  h.worker().advance_clock_ms(200);
+  h.to_outside(peer.frame(peer.record(text("after the hold"))));
+  h.poll();
+  EXPECT_EQ(h.sent_inside().size(), 1u);
+}
+
+TEST(Worker, ConfirmationsKeepTheirReservedEventSlots) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  h.events();
+  // Alerts fill the events ring up to its reserve, then are dropped...
+  const unsigned capacity = rte_ring_get_capacity(h.ctx().events);
+  unsigned sent = 0;
+  while (h.count(Counter::event_ring_reserved) == 0 && sent < capacity) {
+    for (int i = 0; i < 16; ++i, ++sent) {
+      h.to_outside(peer.frame(peer.record({1, 90}, ContentType::alert)));  // user_canceled
+    }
+    h.poll(1);
+  }
+  EXPECT_GT(h.count(Counter::event_ring_reserved), 0u);
+  EXPECT_EQ(h.count(Counter::event_ring_full), 0u);
+  // ...while a handover still gets its confirmation.
+  Peer second("192.0.2.11", 40000);
+  h.install(second);
+  EXPECT_EQ(h.dp().sessions().size(), 2u);
+  auto events = h.events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().kind, contract::EventKind::installed);
+  EXPECT_EQ(events.back().flow, second.flow());
+}
+
+TEST(Worker, StaticKeysOnlyInABenchmarkBuild) {
+  init_eal();
+  const std::string path = ::testing::TempDir() + "static_keys.txt";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fprintf(f, "sessions count=100 first_peer=198.18.0.1:10000 ports_per_address=10 "
+                  "listener=4433 suite=aes128_gcm seed=%s\n",
+               std::string(64, 'a').c_str());
+  std::fclose(f);
+  dataplane::Config c = test_config();
+  c.static_keys = path;
+  std::string error;
+  EXPECT_EQ(dataplane::Dataplane::create(c, {}, error), nullptr);
+  EXPECT_NE(error.find("benchmark build"), std::string::npos) << error;
+
+  dataplane::Dataplane::Options options;
+  options.allow_static_keys = true;
+  auto dp = dataplane::Dataplane::create(c, options, error);
+  ASSERT_NE(dp, nullptr) << error;
+  EXPECT_EQ(dp->sessions().size(), 100u);
+  // Session 37 (198.18.0.4:10007) has the derived keys.
+  auto keys = dataplane::StaticKeys::load(path, error);
+  ASSERT_TRUE(keys);
+  dataplane::StaticSession s;
+  keys->session(37, s);
+  EXPECT_EQ(s.peer, ip("198.18.0.4"));
+  EXPECT_EQ(s.peer_port, 10007);
+  EXPECT_NE(dp->sessions().find({s.peer.be, s.peer_port, 4433}), nullptr);
 }
 
 }  // namespace
