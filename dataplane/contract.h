@@ -93,7 +93,47 @@ struct CtlTxMessage {
   rte_mbuf* datagram = nullptr;  // UDP payload only, from the ctl-tx pool
 };
 
-// ---- keys rings (control → owning worker) -----------------------------
+// ---- keys rings (control, or the dataplane's telemetry → owning worker) -
+
+// Who the peer authenticated as (PSK identity or certificate subject), as
+// the dataplane keeps it per session: for the operator view, and to close
+// every session of a revoked identity. Full identities can be long, so a
+// prefix is kept for display and a hash of the whole for matching.
+struct Identity {
+  uint8_t kind = 0;         // handshake::PeerIdentity::Kind
+  uint8_t prefix_length = 0;
+  uint16_t length = 0;      // of the whole identity (capped at 65535)
+  char prefix[20] = {};
+  uint64_t hash = 0;        // identity_hash() of the whole identity
+};
+static_assert(sizeof(Identity) == 32);
+
+// FNV-1a, 64 bits: stable across processes and builds (unlike std::hash).
+inline uint64_t identity_hash(const char* data, size_t length) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < length; ++i) {
+    h = (h ^ static_cast<uint8_t>(data[i])) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+inline Identity make_identity(uint8_t kind, const char* data, size_t length) {
+  Identity id;
+  id.kind = kind;
+  id.length = static_cast<uint16_t>(length > 65535 ? 65535 : length);
+  id.hash = identity_hash(data, length);
+  id.prefix_length = static_cast<uint8_t>(length < sizeof(id.prefix) ? length : sizeof(id.prefix));
+  for (size_t i = 0; i < id.prefix_length; ++i) {
+    id.prefix[i] = data[i];
+  }
+  return id;
+}
+
+inline bool same_identity(const Identity& a, const Identity& b) {
+  return a.kind == b.kind && a.length == b.length && a.hash == b.hash &&
+         a.prefix_length == b.prefix_length &&
+         __builtin_memcmp(a.prefix, b.prefix, a.prefix_length) == 0;
+}
 
 inline constexpr size_t kMaxKeyLength = 32;
 inline constexpr size_t kMaxIvLength = 12;
@@ -109,6 +149,7 @@ struct InstallMessage {
   FlowKey flow;
   uint8_t peer_mac[6] = {};  // echoed from the PuntMessage
   uint16_t suite = 0;  // IANA number, for the operator view
+  Identity identity;
   uint8_t key_length = 0;
   uint8_t iv_length = 0;
   uint8_t client_write_key[kMaxKeyLength] = {};
@@ -137,9 +178,13 @@ struct InstallMessage {
 struct CloseMessage {
   MessageHeader header{kVersion, MessageType::close};
   uint16_t reason = 0;  // CloseReason
-  uint16_t reserved = 0;
+  uint16_t flags = 0;   // kCloseByIdentity
   FlowKey flow;
+  Identity identity;    // with kCloseByIdentity: every session of it
 };
+// Close every session of this worker whose identity is `identity` (the
+// flow is ignored): a PSK identity removed on reload.
+inline constexpr uint16_t kCloseByIdentity = 1;
 
 enum class CloseReason : uint16_t { administrative = 1, identity_revoked = 2, replaced = 3 };
 
@@ -176,6 +221,7 @@ enum class ClosedBy : uint16_t {
   administrative = 4,
   usage_limit = 5,
   replaced = 6,
+  identity_revoked = 7,
 };
 
 struct EventMessage {

@@ -48,6 +48,7 @@ struct alignas(64) Session {
   // (worker clock, ms), one forgery per kForgeryHoldMs at most.
   uint32_t forgery_hold_until_ms = 0;
   bool usage_alarm_reported = false;
+  contract::Identity identity;  // who the peer authenticated as
 };
 
 static_assert(sizeof(Session) <= 256, "Session grew past the 256-byte budget");

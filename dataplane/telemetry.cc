@@ -4,9 +4,13 @@
 //   /dtlsgw/stats,<worker>    one worker's counters
 //   /dtlsgw/counters          each counter's description
 //   /dtlsgw/sessions[,<from>] up to 64 sessions from index <from>: peer,
-//                             listener, suite, worker, age, idle time,
-//                             records in and out. Never key material.
+//                             listener, identity, suite, worker, age, idle
+//                             time, records in and out. Never key material.
+//   /dtlsgw/close,<address>:<port>[:<listener port>]
+//                             closes that session (close_notify sent),
+//                             through its owner's keys ring.
 #include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
 #include <rte_telemetry.h>
 
 #include <atomic>
@@ -14,6 +18,7 @@
 #include <string>
 
 #include "dataplane/dataplane.h"
+#include "handshake/handover.h"
 
 namespace dtlsgw::dataplane {
 
@@ -91,6 +96,19 @@ int sessions(const char*, const char* params, rte_tel_data* d) {
                              std::to_string(s.flow.peer_port);
     rte_tel_data_add_dict_string(item, "peer", peer.c_str());
     rte_tel_data_add_dict_u64(item, "listener", s.flow.listener_port);
+    const std::string_view kind =
+        handshake::to_string(static_cast<handshake::PeerIdentity::Kind>(s.identity.kind));
+    rte_tel_data_add_dict_string(item, "identity_kind", std::string(kind).c_str());
+    std::string name(s.identity.prefix, s.identity.prefix_length);
+    for (char& c : name) {
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+        c = '?';  // telemetry strings are JSON: keep them printable
+      }
+    }
+    if (s.identity.length > s.identity.prefix_length) {
+      name += "...";
+    }
+    rte_tel_data_add_dict_string(item, "identity", name.c_str());
     rte_tel_data_add_dict_u64(item, "suite", s.suite);
     rte_tel_data_add_dict_u64(item, "epoch", 1);
     rte_tel_data_add_dict_u64(item, "worker", s.worker);
@@ -107,6 +125,42 @@ int sessions(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+int close_session(const char*, const char* params, rte_tel_data* d) {
+  Dataplane* dp = g_dataplane.load();
+  if (dp == nullptr || params == nullptr) {
+    return -1;
+  }
+  // <address>:<port>[:<listener port>]
+  const std::string p(params);
+  const size_t colon = p.find(':');
+  if (colon == std::string::npos) {
+    return -1;
+  }
+  const auto address = parse_ipv4(p.substr(0, colon));
+  const size_t second = p.find(':', colon + 1);
+  const unsigned long port = std::strtoul(p.c_str() + colon + 1, nullptr, 10);
+  const DataplaneContext& ctx = dp->context();
+  unsigned long listener = ctx.listeners.empty() ? 0 : ctx.listeners.front().port;
+  if (second != std::string::npos) {
+    listener = std::strtoul(p.c_str() + second + 1, nullptr, 10);
+  }
+  if (!address || port == 0 || port > 65535 || listener == 0 || listener > 65535) {
+    return -1;
+  }
+  contract::KeysSlot slot;
+  slot.close = contract::CloseMessage();
+  slot.close.reason = static_cast<uint16_t>(contract::CloseReason::administrative);
+  slot.close.flow = {address->be, static_cast<uint16_t>(port), static_cast<uint16_t>(listener)};
+  rte_tel_data_start_dict(d);
+  const bool known = dp->sessions().find(slot.close.flow) != nullptr;
+  const bool queued =
+      known &&
+      rte_ring_enqueue_elem(ctx.keys[ctx.owner_of(slot.close.flow)], &slot, sizeof(slot)) == 0;
+  rte_tel_data_add_dict_u64(d, "found", known);
+  rte_tel_data_add_dict_u64(d, "queued", queued);
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry(Dataplane* dataplane) {
@@ -117,6 +171,8 @@ void register_telemetry(Dataplane* dataplane) {
     rte_telemetry_register_cmd("/dtlsgw/counters", counters, "What each dtlsgw counter counts");
     rte_telemetry_register_cmd("/dtlsgw/sessions", sessions,
                                "dtlsgw sessions (64 per reply). Parameter: first index");
+    rte_telemetry_register_cmd("/dtlsgw/close", close_session,
+                               "Close a dtlsgw session. Parameter: address:port[:listener]");
   }
 }
 

@@ -142,7 +142,9 @@ struct Worker::Impl {
   // ---- outside → inside ----
   void outside_burst(rte_mbuf** packets, unsigned count);
   void outside_packet(rte_mbuf* m, const packet::Frame& frame);
-  void epoch0_datagram(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
+  // False when the datagram is an established session's and not a
+  // ClientHello: the caller walks it (it may go on in epoch 1).
+  bool epoch0_datagram(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
                        Session* session);
   void open_queued();
   void dispatch_opened(const record::OpenRequest& r, const QueuedRecord& q, bool in_place);
@@ -157,6 +159,7 @@ struct Worker::Impl {
   void handle_keys();
   void install(const contract::InstallMessage& msg);
   void close(Session* s, contract::ClosedBy why, bool send_close_notify);
+  void close_identity(const contract::Identity& identity, contract::ClosedBy why);
   // Closes the sessions whose peer closed them during the last burst
   // (after the burst: other records of it may point at them).
   void close_pending() {
@@ -454,8 +457,8 @@ void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame) {
   // The first record decides; a datagram mixing epochs is the client's
   // CCS (epoch 0) followed by its Finished (epoch 1), which belongs to the
   // handshake too.
-  if (datagram.size() >= record::kRecordHeaderLength && datagram[3] == 0 && datagram[4] == 0) {
-    epoch0_datagram(m, frame, flow, session);
+  if (datagram.size() >= record::kRecordHeaderLength && datagram[3] == 0 && datagram[4] == 0 &&
+      epoch0_datagram(m, frame, flow, session)) {
     return;
   }
   if (session == nullptr) {
@@ -481,7 +484,8 @@ void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame) {
   bool punt_rest = false;
   while (walker.next(view)) {
     if (view.header.number.epoch().value != kEpochOne) {
-      counters.add(Counter::drop_wrong_epoch);
+      counters.add(view.header.number.epoch().value == 0 ? Counter::drop_epoch0_established
+                                                         : Counter::drop_wrong_epoch);
       continue;
     }
     // A rebooted peer's new handshake (RFC 6347 §4.2.8) sends its epoch-1
@@ -531,7 +535,7 @@ bool Worker::Impl::handshake_pending(const contract::FlowKey& flow) {
   return true;
 }
 
-void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
+bool Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
                                    const contract::FlowKey& flow, Session* session) {
   std::span<uint8_t> datagram{mbuf_data(m) + frame.payload_offset, frame.payload_length};
   const bool pending_flow = handshake_pending(flow);
@@ -542,7 +546,11 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
       // The rest of a handshake in progress (client key exchange, CCS...).
       punt(frame, flow, datagram, 0);
     } else if (session != nullptr) {
-      counters.add(Counter::drop_epoch0_established);
+      // The epoch-0 records of an established session are dropped, but the
+      // datagram may go on in epoch 1: a peer that packs its retransmitted
+      // flight (CCS, Finished) into one datagram still gets the cached
+      // final flight. The caller walks it and counts the epoch-0 records.
+      return false;
     } else if (parsed == handshake::ClientHelloResult::bad_record ||
                parsed == handshake::ClientHelloResult::not_handshake ||
                parsed == handshake::ClientHelloResult::not_client_hello) {
@@ -551,7 +559,7 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
       counters.add(Counter::drop_bad_client_hello);
     }
     rte_pktmbuf_free(m);
-    return;
+    return true;
   }
   const handshake::PeerAddress peer =
       handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&frame.source.be),
@@ -559,7 +567,7 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
   if (!have_cookie_secret) [[unlikely]] {
     counters.add(Counter::drop_no_cookie_secret);
     rte_pktmbuf_free(m);
-    return;
+    return true;
   }
   const handshake::CookieCheck check = cookies->verify_cookie(peer, hello);
   if (check == handshake::CookieCheck::ok) {
@@ -571,12 +579,12 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
         rte_hash_add_key_data(pending, &flow, reinterpret_cast<void*>(expiry)) != 0) {
       counters.add(Counter::punt_ring_full);
       rte_pktmbuf_free(m);
-      return;
+      return true;
     }
     punt(frame, flow, datagram,
          contract::kPuntCookieVerified | (session ? contract::kPuntEstablished : 0));
     rte_pktmbuf_free(m);
-    return;
+    return true;
   }
   if (check != handshake::CookieCheck::absent) {
     // RFC 6347 §4.2.1: a stale or wrong cookie is treated like none: a new
@@ -590,7 +598,7 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
   if (length == 0) {
     counters.add(Counter::drop_bad_client_hello);
     rte_pktmbuf_free(m);
-    return;
+    return true;
   }
   packet::UdpEndpoints e = to_peer(flow, frame.source_mac.bytes);
   e.has_vlan = frame.has_vlan;
@@ -603,6 +611,7 @@ void Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
   finish_frame(m, e, length, true);
   counters.add(Counter::hello_verify_requests);
   queue_tx(m, true);
+  return true;
 }
 
 void Worker::Impl::punt(const packet::Frame& frame, const contract::FlowKey& flow,
@@ -909,11 +918,17 @@ void Worker::Impl::handle_keys() {
     } else if (slot.header.type == contract::MessageType::install) {
       install(slot.install);
     } else if (slot.header.type == contract::MessageType::close) {
-      Session* s = ctx.sessions->find(slot.close.flow);
-      if (s == nullptr || s->worker != index) {
+      const contract::ClosedBy why =
+          slot.close.reason == static_cast<uint16_t>(contract::CloseReason::identity_revoked)
+              ? contract::ClosedBy::identity_revoked
+              : contract::ClosedBy::administrative;
+      if (slot.close.flags & contract::kCloseByIdentity) {
+        close_identity(slot.close.identity, why);
+      } else if (Session* s = ctx.sessions->find(slot.close.flow);
+                 s == nullptr || s->worker != index) {
         counters.add(Counter::keys_bad_message);
       } else {
-        close(s, contract::ClosedBy::administrative, true);
+        close(s, why, true);
       }
     } else {
       counters.add(Counter::keys_bad_message);
@@ -992,6 +1007,9 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
   s->listener = listener;
   s->worker = static_cast<uint16_t>(index);
   s->suite = msg.suite;
+  s->identity = msg.identity;
+  s->identity.prefix_length = std::min<uint8_t>(s->identity.prefix_length,
+                                                sizeof(s->identity.prefix));
   s->backend = l.backend_pool;
   s->installed_s = now_s;
   s->last_active_s = now_s;
@@ -1068,6 +1086,20 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
     rte_pktmbuf_free(d);
   }
   close_pending();
+}
+
+void Worker::Impl::close_identity(const contract::Identity& identity, contract::ClosedBy why) {
+  // Rare (an operator's reload): a scan of the slots is fine.
+  const uint32_t capacity = ctx.sessions->capacity();
+  for (uint32_t i = 0; i < capacity; ++i) {
+    if (!ctx.sessions->live(i).load(std::memory_order_acquire)) {
+      continue;
+    }
+    Session& s = ctx.sessions->slot(i);
+    if (s.worker == index && contract::same_identity(s.identity, identity)) {
+      close(&s, why, true);
+    }
+  }
 }
 
 void Worker::Impl::close(Session* s, contract::ClosedBy why, bool send_close_notify) {

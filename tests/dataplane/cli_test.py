@@ -129,6 +129,8 @@ class DataplaneCli(unittest.TestCase):
             self.assertTrue(all(described.values()))
             sessions = telemetry(prefix, "/dtlsgw/sessions")
             self.assertEqual(sessions["total"], 0)
+            closed = telemetry(prefix, "/dtlsgw/close,192.0.2.9:5000")
+            self.assertEqual(closed, {"found": 0, "queued": 0})
             time.sleep(1.2)
         finally:
             p.send_signal(signal.SIGTERM)

@@ -415,5 +415,36 @@ TEST(Worker, StaticKeysOnlyInABenchmarkBuild) {
   EXPECT_NE(dp->sessions().find({s.peer.be, s.peer_port, 4433}), nullptr);
 }
 
+TEST(Worker, CloseByIdentityClosesEverySessionOfThatIdentity) {
+  Harness h;
+  const char* revoked = "device-0001-with-a-long-psk-identity";
+  Peer a("192.0.2.10", 40000), b("192.0.2.11", 40000), c("192.0.2.12", 40000);
+  for (Peer* p : {&a, &b, &c}) {
+    contract::KeysSlot slot;
+    slot.install = p->install_message();
+    const char* name = p == &c ? "device-0002" : revoked;
+    slot.install.identity = contract::make_identity(1, name, std::strlen(name));
+    ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  }
+  h.poll(1);
+  ASSERT_EQ(h.dp().sessions().size(), 3u);
+  contract::KeysSlot slot;
+  slot.close = contract::CloseMessage();
+  slot.close.reason = static_cast<uint16_t>(contract::CloseReason::identity_revoked);
+  slot.close.flags = contract::kCloseByIdentity;
+  slot.close.identity = contract::make_identity(1, revoked, std::strlen(revoked));
+  ASSERT_EQ(rte_ring_enqueue_elem(h.ctx().keys[0], &slot, sizeof(slot)), 0);
+  h.poll(1);
+  EXPECT_EQ(h.dp().sessions().size(), 1u);
+  EXPECT_NE(h.dp().sessions().find(c.flow()), nullptr);
+  EXPECT_EQ(h.sent_outside().size(), 2u);  // two close_notify alerts
+  unsigned revoked_events = 0;
+  for (const auto& e : h.events()) {
+    revoked_events += e.kind == contract::EventKind::closed &&
+                      e.detail == static_cast<uint16_t>(contract::ClosedBy::identity_revoked);
+  }
+  EXPECT_EQ(revoked_events, 2u);
+}
+
 }  // namespace
 }  // namespace dtlsgw::test
