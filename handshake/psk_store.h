@@ -42,6 +42,14 @@ class PskStore {
   size_t find(std::string_view identity, std::span<uint8_t> out) const;
   bool contains(std::string_view identity) const;
   size_t size() const { return keys_.size(); }
+  // Calls fn(identity) for every identity, in order (a reload compares the
+  // old store with the new one to close the sessions of removed ones).
+  template <typename Fn>
+  void for_each_identity(Fn&& fn) const {
+    for (const auto& [identity, key] : keys_) {
+      fn(std::string_view(identity));
+    }
+  }
 
  private:
   void clear();
