@@ -263,5 +263,84 @@ TEST(Control, ReloadWithoutAPskIdentityClosesItsSessions) {
   EXPECT_FALSE(error.empty());
 }
 
+// Sends the client's ClientHello, answers its HelloVerifyRequest, sends the
+// cookie ClientHello: the handshake is then the control process's.
+hs::Datagram start_handshake(Gateway& g, Client& c) {
+  c.send(g, c.ssl.step());
+  g.step();
+  auto frames = g.h.sent_outside();
+  c.ssl.deliver(c.received(g, frames));
+  const auto cookie_hello = c.ssl.step();
+  EXPECT_EQ(cookie_hello.size(), 1u);
+  c.send(g, cookie_hello);
+  g.step();
+  g.h.sent_outside();  // the server's flight: this client never answers
+  return cookie_hello.empty() ? hs::Datagram() : cookie_hello[0];
+}
+
+TEST(Control, HandshakeFloodsAreBoundedAndCounted) {
+  dataplane::Config config = gateway_config();
+  config.handshake.max_handshakes = 4;
+  Gateway g(config);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 6; ++i) {
+    const std::string address = "192.0.2." + std::to_string(30 + i);
+    clients.push_back(std::make_unique<Client>(psk_client(), address.c_str(), 40000));
+    start_handshake(g, *clients.back());
+  }
+  // At most max_handshakes engines; the rest refused and counted.
+  EXPECT_EQ(g.ctl->handshakes().size(), 4u);
+  EXPECT_EQ(g.ctl->handshakes().counters().refused_total_limit, 2u);
+  // Handshakes that never finish fail at their deadline and free their slot.
+  g.ctl->poll(hs::Clock::now() + std::chrono::seconds(120));
+  EXPECT_EQ(g.ctl->handshakes().size(), 0u);
+  uint64_t failed = 0;
+  for (uint64_t f : g.ctl->handshakes().counters().failed) {
+    failed += f;
+  }
+  EXPECT_EQ(failed, 4u);
+  EXPECT_NE(g.ctl->status_line().find("failed 4"), std::string::npos) << g.ctl->status_line();
+}
+
+TEST(Control, PerSourceLimitAndReplayedCookieClientHello) {
+  Gateway g;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 36; ++i) {  // one address, many ports
+    clients.push_back(
+        std::make_unique<Client>(psk_client(), "192.0.2.40", static_cast<uint16_t>(42000 + i)));
+    start_handshake(g, *clients.back());
+  }
+  const auto& t = g.ctl->handshakes().counters();
+  EXPECT_EQ(g.ctl->handshakes().size(), 32u);  // TableConfig::max_handshakes_per_source
+  EXPECT_EQ(t.refused_source_limit, 4u);
+
+  // A completed handshake's cookie ClientHello, replayed, starts nothing.
+  Client c(psk_client(), "192.0.2.50", 40000);
+  c.send(g, c.ssl.step());
+  g.step();
+  auto frames = g.h.sent_outside();
+  c.ssl.deliver(c.received(g, frames));
+  const auto cookie_hello = c.ssl.step();
+  ASSERT_EQ(cookie_hello.size(), 1u);
+  c.send(g, cookie_hello);
+  for (int r = 0; r < 50 && !c.ssl.done(); ++r) {
+    g.step();
+    auto f = g.h.sent_outside();
+    auto in = c.received(g, f);
+    if (!in.empty()) {
+      c.ssl.deliver(in);
+      c.send(g, c.ssl.step());
+    }
+  }
+  ASSERT_TRUE(c.ssl.done());
+  g.step();
+  const size_t sessions = g.h.dp().sessions().size();
+  c.send(g, cookie_hello);
+  g.step();
+  EXPECT_EQ(t.refused_recent_replay, 1u);
+  EXPECT_EQ(g.h.dp().sessions().size(), sessions);
+  exchange_data(g, c, "the session is untouched");
+}
+
 }  // namespace
 }  // namespace dtlsgw::test
