@@ -14,6 +14,7 @@ import time
 import unittest
 
 BINARY = sys.argv.pop(1)
+CTL = sys.argv.pop(1)  # scripts/dtlsgwctl
 
 GOOD = """
 [dataplane]
@@ -131,6 +132,18 @@ class DataplaneCli(unittest.TestCase):
             self.assertEqual(sessions["total"], 0)
             closed = telemetry(prefix, "/dtlsgw/close,192.0.2.9:5000")
             self.assertEqual(closed, {"found": 0, "queued": 0})
+            # The operator's tool over the same socket.
+            ctl = [sys.executable, CTL, "--file-prefix", prefix]
+            r = subprocess.run(ctl + ["stats"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r"rx_packets +[1-9]")
+            r = subprocess.run(ctl + ["sessions"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("0 sessions", r.stdout)
+            r = subprocess.run(ctl + ["close", "192.0.2.9:5000"], capture_output=True, text=True,
+                               timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no session", r.stderr)
             time.sleep(1.2)
         finally:
             p.send_signal(signal.SIGTERM)
