@@ -42,55 +42,47 @@ std::string_view to_string(ClientHelloResult r) {
 
 namespace {
 
-// A cursor over one handshake body that refuses to read past its end.
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> b) : b_(b) {}
-  bool u8(uint8_t& v) {
-    if (b_.size() - pos_ < 1) {
-      return false;
-    }
-    v = b_[pos_++];
-    return true;
-  }
-  bool u16(uint16_t& v) {
-    if (b_.size() - pos_ < 2) {
-      return false;
-    }
-    v = wire::load_u16(b_.data() + pos_);
-    pos_ += 2;
-    return true;
-  }
-  bool bytes(size_t n, std::span<const uint8_t>& v) {
-    if (b_.size() - pos_ < n) {
-      return false;
-    }
-    v = b_.subspan(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  size_t left() const { return b_.size() - pos_; }
-
- private:
-  std::span<const uint8_t> b_;
-  size_t pos_ = 0;
-};
-
 constexpr uint32_t load_u24(const uint8_t* p) {
   return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2];
 }
 
 constexpr uint8_t kClientHelloType = 1;
 
+// The record header of a ClientHello in its usual form (handshake, DTLS
+// 1.0 or 1.2 version, epoch 0, whole in the datagram): read inline, the
+// dataplane parses one per ClientHello. Anything else goes through
+// record::parse_record_header for the exact reason.
+bool usual_client_hello_header(std::span<const uint8_t> datagram, record::RecordHeader& rh) {
+  if (datagram.size() < record::kRecordHeaderLength) {
+    return false;
+  }
+  const uint8_t* p = datagram.data();
+  const uint16_t version = wire::load_u16(p + 1);
+  const uint16_t length = wire::load_u16(p + 11);
+  if (p[0] != static_cast<uint8_t>(record::ContentType::handshake) ||
+      (version != static_cast<uint16_t>(record::ProtocolVersion::dtls10) &&
+       version != static_cast<uint16_t>(record::ProtocolVersion::dtls12)) ||
+      length > datagram.size() - record::kRecordHeaderLength || length > kMaxClientHelloBytes) {
+    return false;
+  }
+  rh.type = record::ContentType::handshake;
+  rh.version = static_cast<record::ProtocolVersion>(version);
+  rh.number = record::RecordNumber::from_packed(wire::load_u64(p + 3));
+  rh.length = length;
+  return true;
+}
+
 }  // namespace
 
 ClientHelloResult parse_client_hello(std::span<const uint8_t> datagram, ClientHello& out) {
   record::RecordHeader rh;
-  if (record::parse_record_header(datagram, rh) != record::HeaderResult::ok) {
-    return ClientHelloResult::bad_record;
-  }
-  if (rh.type != record::ContentType::handshake) {
-    return ClientHelloResult::not_handshake;
+  if (!usual_client_hello_header(datagram, rh)) {
+    if (record::parse_record_header(datagram, rh) != record::HeaderResult::ok) {
+      return ClientHelloResult::bad_record;
+    }
+    if (rh.type != record::ContentType::handshake) {
+      return ClientHelloResult::not_handshake;
+    }
   }
   if (rh.number.epoch().value != 0) {
     return ClientHelloResult::not_epoch_zero;
@@ -98,11 +90,10 @@ ClientHelloResult parse_client_hello(std::span<const uint8_t> datagram, ClientHe
   if (rh.length > kMaxClientHelloBytes) {
     return ClientHelloResult::too_large;
   }
-  const auto fragment = datagram.subspan(record::kRecordHeaderLength, rh.length);
-  if (fragment.size() < kHandshakeHeaderLength) {
+  if (rh.length < kHandshakeHeaderLength) {
     return ClientHelloResult::truncated;
   }
-  const uint8_t* h = fragment.data();
+  const uint8_t* h = datagram.data() + record::kRecordHeaderLength;
   if (h[0] != kClientHelloType) {
     return ClientHelloResult::not_client_hello;
   }
@@ -115,49 +106,70 @@ ClientHelloResult parse_client_hello(std::span<const uint8_t> datagram, ClientHe
   if (fragment_offset != 0 || fragment_length != length) {
     return ClientHelloResult::fragmented;
   }
-  if (length != fragment.size() - kHandshakeHeaderLength) {
+  if (length != size_t{rh.length} - kHandshakeHeaderLength) {
     // Trailing bytes after the message or a message longer than the record.
     return ClientHelloResult::bad_length;
   }
-  Reader r(fragment.subspan(kHandshakeHeaderLength));
-  uint16_t version = 0;
-  uint8_t n8 = 0;
-  uint16_t n16 = 0;
+  // The body, [p, end): every read below first checks that what it reads
+  // is before `end` (the record's end, inside the datagram).
+  const uint8_t* p = h + kHandshakeHeaderLength;
+  const uint8_t* const end = p + length;
+  const auto left = [&] { return static_cast<size_t>(end - p); };
   ClientHello ch;
-  if (!r.u16(version) || !r.bytes(kRandomLength, ch.random)) {
+  ch.body = p;
+  if (left() < 2 + kRandomLength) {
     return ClientHelloResult::truncated;
   }
+  const uint16_t version = wire::load_u16(p);
+  ch.random = std::span(p + 2, kRandomLength);
+  p += 2 + kRandomLength;
   // DTLS versions are 0xfeXX (1's complement of the TLS minor numbering).
   if ((version >> 8) != 0xfe) {
     return ClientHelloResult::bad_version;
   }
-  if (!r.u8(n8)) {
+  if (left() < 1) {
     return ClientHelloResult::truncated;
   }
-  if (n8 > 32) {
+  const size_t session_id_length = *p++;
+  if (session_id_length > 32) {
     return ClientHelloResult::bad_session_id;
   }
-  if (!r.bytes(n8, ch.session_id) || !r.u8(n8) || !r.bytes(n8, ch.cookie)) {
+  // session_id, then the cookie's length byte.
+  if (left() < session_id_length + 1) {
     return ClientHelloResult::truncated;
   }
-  if (!r.u16(n16)) {
+  ch.session_id = std::span(p, session_id_length);
+  p += session_id_length;
+  const size_t cookie_length = *p++;
+  // cookie, then the cipher_suites length.
+  if (left() < cookie_length + 2) {
     return ClientHelloResult::truncated;
   }
-  if (n16 < 2 || (n16 & 1) != 0) {
+  ch.cookie = std::span(p, cookie_length);
+  p += cookie_length;
+  const size_t suites_length = wire::load_u16(p);
+  p += 2;
+  if (suites_length < 2 || (suites_length & 1) != 0) {
     return ClientHelloResult::bad_cipher_suites;
   }
-  if (!r.bytes(n16, ch.cipher_suites) || !r.u8(n8)) {
+  // cipher_suites, then the compression_methods length.
+  if (left() < suites_length + 1) {
     return ClientHelloResult::truncated;
   }
-  if (n8 < 1) {
+  ch.cipher_suites = std::span(p, suites_length);
+  p += suites_length;
+  const size_t compression_length = *p++;
+  if (compression_length < 1) {
     return ClientHelloResult::bad_compression;
   }
-  if (!r.bytes(n8, ch.compression_methods)) {
+  if (left() < compression_length) {
     return ClientHelloResult::truncated;
   }
-  if (r.left() != 0) {
+  ch.compression_methods = std::span(p, compression_length);
+  p += compression_length;
+  if (left() != 0) {
     // RFC 5246 §7.4.1.2: extensions, if present, fill the rest exactly.
-    if (!r.u16(n16) || n16 != r.left()) {
+    if (left() < 2 || wire::load_u16(p) != left() - 2) {
       return ClientHelloResult::bad_extensions;
     }
   }

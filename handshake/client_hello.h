@@ -60,6 +60,12 @@ struct ClientHello {
   std::span<const uint8_t> cipher_suites;        // without the length prefix
   std::span<const uint8_t> compression_methods;  // without the length prefix
   size_t record_length = 0;                      // header + fragment bytes
+  // Where client_version starts in the datagram (parse_client_hello sets
+  // it): the cookie MAC copies version ‖ random ‖ session_id and
+  // cipher_suites ‖ compression_methods, with their length bytes, straight
+  // from the wire when the views above still point where the parser left
+  // them (cookie.cc). nullptr for a ClientHello assembled by hand.
+  const uint8_t* body = nullptr;
 };
 
 // Parses the first record of `datagram` as a ClientHello.

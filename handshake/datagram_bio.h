@@ -46,6 +46,11 @@ struct DatagramLink {
   Datagram client_hello;
   uint32_t cookie_verifications = 0;
   uint32_t cookie_rejections = 0;
+  // Set by the engine between DTLSv1_listen's success and the end of
+  // start(): the cookie of `client_hello` passed the MAC check in listen,
+  // so the check OpenSSL repeats in SSL_accept, on the same buffered
+  // ClientHello, compares the cookie bytes only (server_context.cc).
+  bool cookie_verified = false;
   // Controls OpenSSL asked that the BIO does not answer (for tests).
   std::vector<int> unanswered_controls;
 };

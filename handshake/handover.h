@@ -67,7 +67,7 @@ class RecordKeys {
 //   key_block = PRF(SecurityParameters.master_secret, "key expansion",
 //                   SecurityParameters.server_random +
 //                   SecurityParameters.client_random);
-// with the suite's PRF hash (OpenSSL's TLS1-PRF KDF). AEAD suites have no
+// with the suite's PRF hash (the bytes OpenSSL's TLS1-PRF KDF gives). AEAD suites have no
 // MAC keys, so the block is client key ‖ server key ‖ client IV ‖ server
 // IV. False (and `out` empty) if the KDF fails or an input has the wrong
 // length.

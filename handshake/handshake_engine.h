@@ -19,6 +19,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -123,15 +124,21 @@ class HandshakeEngine {
 
   const PeerAddress& peer() const { return link_.peer; }
   // ClientHello.random of the cookie ClientHello (32 bytes once started).
-  std::span<const uint8_t> client_random() const { return client_random_; }
+  std::span<const uint8_t> client_random() const {
+    return std::span<const uint8_t>(client_random_).first(has_client_random_ ? 32 : 0);
+  }
 
   // Complete and the Handover not yet taken.
   bool has_handover() const { return handover_.has_value(); }
   // Moves the Handover out; the engine keeps no key material afterwards.
   // Call only when has_handover().
   Handover take_handover();
-  // The cached final flight (stays after the handover is taken).
-  const std::vector<Datagram>& final_flight() const { return final_flight_; }
+  // The cached final flight: the latest flight OpenSSL wrote with a
+  // ChangeCipherSpec; once complete, the Handover's copy until it is taken
+  // (it leaves with the Handover: one copy fewer per handshake).
+  const std::vector<Datagram>& final_flight() const {
+    return handover_.has_value() ? handover_->final_flight : final_flight_;
+  }
 
   Stats stats() const {
     Stats s = stats_;
@@ -173,7 +180,8 @@ class HandshakeEngine {
   std::optional<uint8_t> alert_received_;
   bool fatal_alert_received_ = false;
   bool started_ = false;
-  std::vector<uint8_t> client_random_;
+  std::array<uint8_t, 32> client_random_{};
+  bool has_client_random_ = false;
 
   TimePoint handshake_deadline_ = TimePoint::max();
   TimePoint retransmission_deadline_ = TimePoint::max();

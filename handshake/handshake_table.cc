@@ -113,10 +113,6 @@ size_t HandshakeTable::SourceHash::operator()(const SourceKey& s) const {
   return static_cast<size_t>(fnv(fnv(kFnvBasis, &family, 1), s.address.data(), s.address.size()));
 }
 
-size_t HandshakeTable::RecentHash::operator()(const RecentKey& k) const {
-  return static_cast<size_t>(fnv(hash_peer(k.peer), k.random.data(), k.random.size()));
-}
-
 HandshakeTable::HandshakeTable(std::shared_ptr<ServerContext> context,
                                record::CryptoContext& crypto, const TableConfig& config,
                                TimePoint start)
@@ -127,7 +123,8 @@ HandshakeTable::HandshakeTable(std::shared_ptr<ServerContext> context,
       wheel_(TimerWheelConfig{
           .capacity = static_cast<uint32_t>(std::min(config.max_handshakes, kMaxWheelTimers)),
           .tick_ms = config.timer_tick_ms,
-          .start_ms = 0}) {
+          .start_ms = 0}),
+      recent_(config.max_recent) {
   config_.max_handshakes = wheel_.capacity();
   slots_.resize(wheel_.capacity());
   engines_.reserve(wheel_.capacity());
@@ -224,27 +221,11 @@ void HandshakeTable::erase(TimerId slot) {
 }
 
 void HandshakeTable::remember(const RecentKey& key, TimePoint now) {
-  forget_expired(now);
-  while (recent_.size() >= config_.max_recent && !recent_order_.empty()) {
-    recent_.erase(recent_order_.front().second);
-    recent_order_.pop_front();
-  }
-  const TimePoint until = now + config_.recent_lifetime;
-  if (recent_.insert_or_assign(key, until).second) {
-    recent_order_.emplace_back(until, key);
-  }
+  recent_.forget_expired(now);
+  recent_.remember(key, now + config_.recent_lifetime);
 }
 
-void HandshakeTable::forget_expired(TimePoint now) {
-  while (!recent_order_.empty() && recent_order_.front().first <= now) {
-    const auto it = recent_.find(recent_order_.front().second);
-    // A key re-remembered later carries a later expiry: keep it.
-    if (it != recent_.end() && it->second <= now) {
-      recent_.erase(it);
-    }
-    recent_order_.pop_front();
-  }
-}
+void HandshakeTable::forget_expired(TimePoint now) { recent_.forget_expired(now); }
 
 void HandshakeTable::settle(TimerId slot, Result& result, TimePoint now) {
   HandshakeEngine& e = *slots_[slot];
@@ -327,7 +308,7 @@ HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,
   forget_expired(now);
   RecentKey key{peer, {}};
   std::copy(hello.random.begin(), hello.random.end(), key.random.begin());
-  if (recent_.contains(key)) {
+  if (recent_.contains(key, now)) {
     ++counters_.refused_recent_replay;
     result.disposition = Disposition::refused_recent_replay;
     return result;

@@ -31,9 +31,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -42,6 +42,7 @@
 
 #include "dtls_record/crypto_context.h"
 #include "handshake/handshake_engine.h"
+#include "handshake/recent_handshakes.h"
 #include "handshake/timer_wheel.h"
 
 namespace dtlsgw::handshake {
@@ -158,18 +159,11 @@ class HandshakeTable {
   struct SourceHash {
     size_t operator()(const SourceKey& s) const;
   };
-  struct RecentKey {
-    PeerAddress peer;
-    std::array<uint8_t, 32> random;
-    friend bool operator==(const RecentKey&, const RecentKey&) = default;
-  };
-  struct RecentHash {
-    size_t operator()(const RecentKey& k) const;
-  };
+  using RecentKey = RecentHandshakes::Key;
   // A running handshake lives in slots_[id], id being its timer's id in
   // wheel_ (the pool hands out ids below max_handshakes): a firing timer
   // finds its engine without a hash lookup.
-  using Engines = std::unordered_map<PeerAddress, TimerId, PeerHash>;
+  using Engines = std::pmr::unordered_map<PeerAddress, TimerId, PeerHash>;
 
   static SourceKey source_of(const PeerAddress& p);
   static std::optional<RecentKey> recent_key(const HandshakeEngine& e);
@@ -199,10 +193,14 @@ class HandshakeTable {
   TimePoint start_;
   TimerWheel wheel_;
   std::vector<std::unique_ptr<HandshakeEngine>> slots_;
-  Engines engines_;
-  std::unordered_map<SourceKey, uint32_t, SourceHash> per_source_;
-  std::unordered_map<RecentKey, TimePoint, RecentHash> recent_;
-  std::deque<std::pair<TimePoint, RecentKey>> recent_order_;
+  // The maps' nodes come from a pool of the table's own, not from the heap
+  // OpenSSL churns through for every handshake, and go back to it for less
+  // than malloc would take (bench/README.md, "handshake"). Declared first:
+  // destroyed after the maps.
+  std::pmr::unsynchronized_pool_resource memory_;
+  Engines engines_{&memory_};
+  std::pmr::unordered_map<SourceKey, uint32_t, SourceHash> per_source_{&memory_};
+  RecentHandshakes recent_;
   TableCounters counters_;
 };
 

@@ -81,6 +81,12 @@ int verify_cookie(SSL* ssl, const unsigned char* cookie, unsigned int length) {
   // MAC below would vouch for another ClientHello.
   const bool same_cookie =
       hello.cookie.size() == length && std::memcmp(hello.cookie.data(), cookie, length) == 0;
+  if (same_cookie && link->cookie_verified) {
+    // OpenSSL's second check of the ClientHello whose cookie listen has
+    // just accepted (datagram_bio.h): the MAC would be computed again over
+    // the same bytes with the same secrets.
+    return 1;
+  }
   if (!same_cookie || context->cookie_maker().verify_cookie(link->peer, hello) != CookieCheck::ok) {
     ++link->cookie_rejections;
     return 0;

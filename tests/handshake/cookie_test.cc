@@ -320,6 +320,52 @@ TEST_F(CookieTest, MacIsHmacSha256OverTheDocumentedFields) {
   EXPECT_TRUE(std::equal(mac, mac + kCookieMacLength, cookie + 1));
 }
 
+// The MAC input is copied from the wire in two pieces when the views are
+// where the parser left them, field by field otherwise (a ClientHello
+// assembled by hand, or with a view replaced): both must give the same
+// cookie, for either address family, with and without a cookie present.
+TEST_F(CookieTest, WireCopyAndFieldByFieldMacAgree) {
+  OpenSslClient client;
+  const Bytes first = client.step();
+  ClientHello parsed_first;
+  ASSERT_EQ(parse_client_hello(first, parsed_first), ClientHelloResult::ok);
+  ASSERT_NE(parsed_first.body, nullptr);
+  Bytes hvr(CookieMaker::kHelloVerifyRequestLength);
+  ASSERT_EQ(maker->build_hello_verify_request(peer, parsed_first, hvr), hvr.size());
+  const Bytes second = client.step(hvr);
+  ClientHello parsed_second;
+  ASSERT_EQ(parse_client_hello(second, parsed_second), ClientHelloResult::ok);
+  ASSERT_FALSE(parsed_second.cookie.empty());
+  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+  for (const ClientHello* parsed : {&parsed_first, &parsed_second}) {
+    for (const PeerAddress& p : {peer, PeerAddress::v6(v6, 5684)}) {
+      // Same fields, copied out of the datagram: no wire to copy from.
+      const Bytes random(parsed->random.begin(), parsed->random.end());
+      const Bytes session_id(parsed->session_id.begin(), parsed->session_id.end());
+      const Bytes suites(parsed->cipher_suites.begin(), parsed->cipher_suites.end());
+      const Bytes compression(parsed->compression_methods.begin(),
+                              parsed->compression_methods.end());
+      ClientHello by_hand = *parsed;
+      by_hand.body = nullptr;
+      by_hand.random = random;
+      by_hand.session_id = session_id;
+      by_hand.cipher_suites = suites;
+      by_hand.compression_methods = compression;
+      ClientHello moved_view = *parsed;  // body set, one view elsewhere
+      moved_view.cipher_suites = suites;
+      uint8_t wire[kCookieLength];
+      uint8_t hand[kCookieLength];
+      uint8_t moved[kCookieLength];
+      ASSERT_TRUE(maker->make_cookie(p, *parsed, wire));
+      ASSERT_TRUE(maker->make_cookie(p, by_hand, hand));
+      ASSERT_TRUE(maker->make_cookie(p, moved_view, moved));
+      EXPECT_TRUE(std::equal(wire, wire + kCookieLength, hand));
+      EXPECT_TRUE(std::equal(wire, wire + kCookieLength, moved));
+    }
+  }
+  EXPECT_EQ(maker->verify_cookie(peer, parsed_second), CookieCheck::ok);
+}
+
 // The first secret has no predecessor: nothing made under an all-zero key
 // (the state before any rotation) may verify.
 TEST_F(CookieTest, FirstRotationLeavesNoPreviousSecret) {

@@ -80,6 +80,28 @@ TEST(Rfc5246Section6_3KeyBlock, MatchesOpenSslTls1PrfForEverySuite) {
   }
 }
 
+// The fast path hashes a secret of at most one hash block (every TLS 1.2
+// master secret: 48 bytes); a longer one takes the EVP_MAC path. Both must
+// agree with the oracle, for both PRF hashes.
+TEST(Rfc5246Section6_3KeyBlock, EverySecretLengthMatchesTheOracle) {
+  for (const char* name : {"PSK-AES128-CCM8", "ECDHE-ECDSA-AES256-GCM-SHA384"}) {
+    const CipherSuite* suite = find_suite(name);
+    ASSERT_NE(suite, nullptr) << name;
+    for (size_t length : {1u, 48u, 64u, 65u, 128u, 129u, 300u}) {
+      const auto master = random_bytes(length);
+      const auto client_random = random_bytes(32);
+      const auto server_random = random_bytes(32);
+      RecordKeys keys;
+      ASSERT_TRUE(expand_key_block(*suite, master, client_random, server_random, keys))
+          << name << " " << length;
+      const auto got = concat({keys.client_write_key(), keys.server_write_key(),
+                               keys.client_write_iv(), keys.server_write_iv()});
+      EXPECT_EQ(got, oracle_key_block(*suite, master, client_random, server_random, got.size()))
+          << name << " secret of " << length << " bytes";
+    }
+  }
+}
+
 TEST(Rfc5246Section6_3KeyBlock, RefusesWrongRandomLengths) {
   const CipherSuite& suite = dtls12_aead_suites()[0];
   const auto master = random_bytes(48);
