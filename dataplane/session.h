@@ -5,7 +5,8 @@
 // Memory budget (issue: ≤ 256 bytes per session without key schedules):
 // the struct is pinned below; the replay window's words (32 bytes for the
 // default 128-bit window) and the two key schedules live outside it and
-// are reported separately (SessionTable::bytes_per_session).
+// are reported separately (SessionTable::bytes_per_session). The key
+// schedules come from the session table's arena (SessionTable::Options).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,21 @@ static_assert(sizeof(InsideKey) == 8);
 inline constexpr uint32_t kNoFinalFlight = UINT32_MAX;
 
 struct alignas(64) Session {
-  explicit Session(uint32_t replay_window_bits) : read(replay_window_bits) {}
+  // `schedules`: where both key schedules go (SessionTable's arena).
+  Session(uint32_t replay_window_bits, const record::ScheduleMemory* schedules)
+      : read(replay_window_bits) {
+    read.set_schedule_memory(schedules);
+    write.set_schedule_memory(schedules);
+  }
+
+  // Asks for the session's lines (the data path, for a whole burst right
+  // after the bulk lookup, so the misses overlap).
+  void prefetch() const {
+    const auto* p = reinterpret_cast<const char*>(this);
+    for (size_t line = 0; line < sizeof(Session) / 64; ++line) {
+      __builtin_prefetch(p + 64 * line);
+    }
+  }
 
   record::ReadEpoch read;    // client → server, epoch 1
   record::WriteEpoch write;  // server → client, epoch 1

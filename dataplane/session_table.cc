@@ -8,7 +8,11 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <new>
+#include <vector>
 
 namespace dtlsgw::dataplane {
 
@@ -75,6 +79,51 @@ std::unique_ptr<SessionTable> SessionTable::create(const Options& options, std::
       return nullptr;
     }
   }
+  // The key schedules' arena (see the header): virtual memory for every
+  // slot, committed in 2 MiB pages as sessions use it.
+  t->schedule_slot_bytes_ = 0;
+  for (size_t a = 0; a < record::kAeadCount; ++a) {
+    t->schedule_slot_bytes_ =
+        std::max(t->schedule_slot_bytes_,
+                 record::RecordCipher::schedule_allocation_bytes(static_cast<record::Aead>(a)));
+  }
+  constexpr size_t kLargePage = size_t{2} << 20;
+  const uint32_t schedule_slots = 2 * options.capacity;
+  t->schedules_bytes_ = (schedule_slots * t->schedule_slot_bytes_ + kLargePage - 1) /
+                        kLargePage * kLargePage;
+  void* arena = mmap(nullptr, t->schedules_bytes_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  t->free_schedules_ = rte_ring_create_elem((options.name + "_keys").c_str(), sizeof(uint32_t),
+                                            schedule_slots, options.socket, RING_F_EXACT_SZ);
+  if (arena == MAP_FAILED || t->free_schedules_ == nullptr) {
+    error = "session table: cannot reserve " + std::to_string(t->schedules_bytes_ >> 20) +
+            " MiB for key schedules";
+    if (arena != MAP_FAILED) {
+      munmap(arena, t->schedules_bytes_);
+    }
+    return nullptr;
+  }
+  t->schedules_ = static_cast<uint8_t*>(arena);
+  // Best effort: without transparent huge pages it still works, on 4 KiB pages.
+  (void)madvise(arena, t->schedules_bytes_, MADV_HUGEPAGE);
+  {
+    std::vector<uint32_t> ids(4096);
+    for (uint32_t first = 0; first < schedule_slots; first += static_cast<uint32_t>(ids.size())) {
+      const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(ids.size()),
+                                            schedule_slots - first);
+      for (uint32_t k = 0; k < n; ++k) {
+        ids[k] = first + k;
+      }
+      if (rte_ring_enqueue_bulk_elem(t->free_schedules_, ids.data(), sizeof(uint32_t), n,
+                                     nullptr) != n) {
+        error = "session table: key schedule free list too small";
+        return nullptr;
+      }
+    }
+  }
+  t->schedule_memory_ = {&SessionTable::allocate_schedule, &SessionTable::release_schedule,
+                         t.get()};
+
   const size_t qsbr_size = rte_rcu_qsbr_get_memsize(options.readers);
   t->qsbr_ = static_cast<rte_rcu_qsbr*>(
       rte_zmalloc_socket("dtlsgw_session_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE, options.socket));
@@ -102,8 +151,10 @@ std::unique_ptr<SessionTable> SessionTable::create(const Options& options, std::
             rte_strerror(rte_errno);
     return nullptr;
   }
-  t->hash_bytes_ = heap_bytes(options.socket) - before -
-                   sizeof(Session) * options.capacity;  // the array is counted apart
+  // The array is counted apart; the schedules' free list with the schedules.
+  t->hash_bytes_ = heap_bytes(options.socket) - before - sizeof(Session) * options.capacity -
+                   static_cast<size_t>(rte_ring_get_memsize_elem(sizeof(uint32_t),
+                                                                 t->free_schedules_->size));
   return t;
 }
 
@@ -121,6 +172,28 @@ SessionTable::~SessionTable() {
   rte_free(qsbr_);
   rte_free(live_);
   rte_free(slots_);
+  // Every schedule was wiped by its cipher (above, or at remove()).
+  rte_ring_free(free_schedules_);
+  if (schedules_ != nullptr) {
+    munmap(schedules_, schedules_bytes_);
+  }
+}
+
+void* SessionTable::allocate_schedule(void* table, size_t bytes) {
+  auto* t = static_cast<SessionTable*>(table);
+  uint32_t id = 0;
+  if (bytes > t->schedule_slot_bytes_ ||
+      rte_ring_dequeue_elem(t->free_schedules_, &id, sizeof(id)) != 0) {
+    return nullptr;
+  }
+  return t->schedules_ + size_t{id} * t->schedule_slot_bytes_;
+}
+
+void SessionTable::release_schedule(void* table, void* p, size_t /*bytes*/) {
+  auto* t = static_cast<SessionTable*>(table);
+  auto id = static_cast<uint32_t>((static_cast<uint8_t*>(p) - t->schedules_) /
+                                        t->schedule_slot_bytes_);
+  rte_ring_enqueue_elem(t->free_schedules_, &id, sizeof(id));
 }
 
 Session* SessionTable::find(const contract::FlowKey& flow) const {
@@ -151,6 +224,23 @@ void SessionTable::find_bulk(const contract::FlowKey* const* flows, unsigned cou
   }
 }
 
+void SessionTable::find_inside_bulk(const InsideKey* const* keys, unsigned count,
+                                    Session** out) const {
+  uint64_t hits = 0;
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  const void** k = const_cast<const void**>(reinterpret_cast<const void* const*>(keys));
+  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
+      rte_hash_lookup_bulk_data(inside_, k, count, &hits, data) < 0) {
+    for (unsigned i = 0; i < count; ++i) {
+      out[i] = find_inside(*keys[i]);
+    }
+    return;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
+  }
+}
+
 Session* SessionTable::allocate() {
   uint32_t index = 0;
   // Slots of removed sessions come back when their grace period has
@@ -159,7 +249,7 @@ Session* SessionTable::allocate() {
   if (rte_ring_dequeue_elem(free_slots_, &index, sizeof(index)) != 0) {
     return nullptr;
   }
-  return new (&slots_[index]) Session(replay_window_bits_);
+  return new (&slots_[index]) Session(replay_window_bits_, &schedule_memory_);
 }
 
 void SessionTable::release(Session* s) {

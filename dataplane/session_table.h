@@ -48,8 +48,11 @@ class SessionTable {
 
   Session* find(const contract::FlowKey& flow) const;
   Session* find_inside(const InsideKey& key) const;
-  // Looks up `count` (≤ 64) flows at once; misses are nullptr.
+  // Look up `count` (≤ 64) keys at once (rte_hash's bulk lookup, which
+  // overlaps the bucket and key misses of the whole burst); misses are
+  // nullptr.
   void find_bulk(const contract::FlowKey* const* flows, unsigned count, Session** out) const;
+  void find_inside_bulk(const InsideKey* const* keys, unsigned count, Session** out) const;
 
   // A fresh session object (constructed, not yet findable), or nullptr
   // when all `capacity` slots are in use or awaiting reclamation.
@@ -82,9 +85,18 @@ class SessionTable {
   // replay window words, which are reported per suite).
   size_t table_bytes_per_session() const;
 
+  // The key schedules' arena: 2 × capacity fixed-size slots (the largest
+  // suite's schedule) in one mapping asking for transparent huge pages,
+  // committed as sessions use them. Next to each other and on few TLB
+  // entries, unlike one heap allocation per key on 4 KiB pages.
+  // Thread-safe (the workers install and remove concurrently).
+  const record::ScheduleMemory& schedule_memory() const { return schedule_memory_; }
+
  private:
   SessionTable() = default;
   static void free_slot(void* table, void* session);
+  static void* allocate_schedule(void* table, size_t bytes);
+  static void release_schedule(void* table, void* p, size_t bytes);
   uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - slots_); }
 
   uint32_t capacity_ = 0;
@@ -97,6 +109,11 @@ class SessionTable {
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::atomic<size_t> live_count_{0};
   size_t hash_bytes_ = 0;
+  uint8_t* schedules_ = nullptr;  // the arena (mmap)
+  size_t schedules_bytes_ = 0;
+  size_t schedule_slot_bytes_ = 0;
+  rte_ring* free_schedules_ = nullptr;
+  record::ScheduleMemory schedule_memory_;
 };
 
 }  // namespace dtlsgw::dataplane

@@ -72,6 +72,60 @@ struct QueuedRecord {
 
 uint8_t* mbuf_data(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
 
+uint32_t sum_words(uint32_t be_address) {
+  const uint32_t a = ntohl(be_address);
+  return (a >> 16) + (a & 0xffff);
+}
+uint16_t fold(uint32_t sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+void store_be16(uint8_t* p, uint16_t v) {
+  const uint16_t be = htons(v);
+  std::memcpy(p, &be, 2);
+}
+
+// packet::write_udp_headers for the untagged frames the data path sends,
+// with the IPv4 header checksum (and the UDP pseudo-header sum, returned)
+// computed from the values instead of read back from the header just
+// written: that read-back mixes 8-byte loads over 1-, 2- and 4-byte stores,
+// which the CPU cannot forward (a stall of its own per packet at 64 B).
+// Same bytes (tests/dataplane: packet_test checks write_udp_headers; the
+// data-path tests parse what this writes).
+uint16_t write_untagged_udp_headers(uint8_t* out, const packet::UdpEndpoints& e,
+                                    size_t payload_length, uint16_t ip_id) {
+  constexpr uint16_t kVersionIhl = 0x4500;  // version 4, IHL 5, DSCP/ECN 0
+  constexpr uint16_t kDontFragment = 0x4000;
+  constexpr uint16_t kTtlUdp = 64 << 8 | 17;  // TTL 64, protocol UDP
+  const auto udp_length = static_cast<uint16_t>(packet::kUdpHeaderLength + payload_length);
+  const auto total_length = static_cast<uint16_t>(packet::kIpv4HeaderLength + udp_length);
+  const uint32_t addresses = sum_words(e.source.be) + sum_words(e.destination.be);
+  const uint16_t ip_checksum = static_cast<uint16_t>(
+      ~fold(uint32_t{kVersionIhl} + total_length + ip_id + kDontFragment + kTtlUdp + addresses));
+
+  std::memcpy(out, e.destination_mac.bytes, 6);
+  std::memcpy(out + 6, e.source_mac.bytes, 6);
+  store_be16(out + 12, packet::kEtherTypeIpv4);
+  uint8_t* ip = out + packet::kEthernetHeaderLength;
+  store_be16(ip, kVersionIhl);
+  store_be16(ip + 2, total_length);
+  store_be16(ip + 4, ip_id);
+  store_be16(ip + 6, kDontFragment);
+  store_be16(ip + 8, kTtlUdp);
+  store_be16(ip + 10, ip_checksum);
+  std::memcpy(ip + 12, &e.source.be, 4);
+  std::memcpy(ip + 16, &e.destination.be, 4);
+  uint8_t* udp = ip + packet::kIpv4HeaderLength;
+  store_be16(udp, e.source_port);
+  store_be16(udp + 2, e.destination_port);
+  store_be16(udp + 4, udp_length);
+  store_be16(udp + 6, 0);
+  // RFC 768 pseudo-header sum (not complemented): what a device with UDP
+  // checksum offload wants in the checksum field.
+  return fold(addresses + 17 + udp_length);
+}
+
 }  // namespace
 
 struct Worker::Impl {
@@ -108,6 +162,20 @@ struct Worker::Impl {
   unsigned burst_count = 0;
   std::vector<std::pair<Session*, contract::ClosedBy>> closing;
 
+  // Per-burst scratch of outside_burst and inside_burst (never nested):
+  // members, not locals, so a burst does not zero 2 KiB of frames first
+  // (those string stores then stall the loads of what parse_frame wrote).
+  std::array<packet::Frame, kRxBurst> rx_frames;
+  std::array<contract::FlowKey, kRxBurst> rx_flows;
+  std::array<const contract::FlowKey*, kRxBurst> rx_flow_keys{};
+  std::array<InsideKey, kRxBurst> rx_inside_keys;
+  std::array<const InsideKey*, kRxBurst> rx_inside_key_ptrs{};
+  std::array<rte_mbuf*, kRxBurst> rx_mine{};
+  std::array<Session*, kRxBurst> rx_sessions{};
+  std::array<record::SealRequest, kRxBurst> seal_requests;
+  std::array<rte_mbuf*, kRxBurst> seal_packets{};
+  std::array<Session*, kRxBurst> seal_sessions{};
+
   uint64_t now_ms = 0;
   uint32_t now_s = 0;
   uint64_t now_tsc = 0;
@@ -116,6 +184,7 @@ struct Worker::Impl {
   uint64_t last_arp_ms = 0;
   uint16_t ip_id = 0;
   bool quiet = false;  // no events (bulk static-key installs)
+  bool sessions_closed = false;  // a session was closed since the burst's lookup
 
   Impl(DataplaneContext& c, Worker& w, unsigned i)
       : ctx(c), self(w), index(i), counters(c.counters[i]) {}
@@ -141,14 +210,18 @@ struct Worker::Impl {
 
   // ---- outside → inside ----
   void outside_burst(rte_mbuf** packets, unsigned count);
-  void outside_packet(rte_mbuf* m, const packet::Frame& frame);
+  // One datagram of a flow this worker owns; `session` from the burst's
+  // bulk lookup (nullptr: none).
+  void outside_packet(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
+                      Session* session);
   // False when the datagram is an established session's and not a
   // ClientHello: the caller walks it (it may go on in epoch 1).
   bool epoch0_datagram(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
                        Session* session);
   void open_queued();
   void dispatch_opened(const record::OpenRequest& r, const QueuedRecord& q, bool in_place);
-  void forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
+  // True when `m` itself went out (in place): the burst must not free it.
+  bool forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                          bool in_place);
   void resend_final_flight(Session* s, bool rate_limited);
 
@@ -405,15 +478,39 @@ void Worker::Impl::refresh_cookie_secrets() {
 void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   burst_count = 0;
   queued_count = 0;
+  // Pass 1 (VPP's shape): parse every frame and keep the datagrams of the
+  // flows this worker owns, so the whole burst is looked up at once and
+  // the sessions' cold lines are asked for together, not one after the
+  // other (at many sessions each packet's state is a cache miss).
+  auto& frames = rx_frames;
+  auto& flows = rx_flows;
+  auto& flow_keys = rx_flow_keys;
+  auto& mine = rx_mine;
+  auto& sessions = rx_sessions;
+  unsigned n = 0;
   for (unsigned i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
-    packet::Frame frame;
+    packet::Frame& frame = frames[n];
     const packet::FrameResult r = packet::parse_frame(
         {mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
     switch (r) {
-      case packet::FrameResult::udp:
-        outside_packet(m, frame);
+      case packet::FrameResult::udp: {
+        const uint16_t listener = ctx.listener_by_port[frame.destination_port];
+        if (frame.destination != ctx.config.outside.address || listener == kNoListener)
+            [[unlikely]] {
+          counters.add(Counter::drop_not_for_us);
+          break;
+        }
+        flows[n] = contract::FlowKey{frame.source.be, frame.source_port, frame.destination_port};
+        const unsigned owner = ctx.owner_of(flows[n]);
+        if (owner != index) {
+          hand_off(m, owner, ctx.outside_port);
+          continue;
+        }
+        flow_keys[n] = &flows[n];
+        mine[n++] = m;
         continue;
+      }
       case packet::FrameResult::arp:
         if (arp(m, frame, true)) {
           continue;
@@ -434,25 +531,34 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     }
     rte_pktmbuf_free(m);
   }
+  if (n == 0) {
+    return;
+  }
+  ctx.sessions->find_bulk(flow_keys.data(), n, sessions.data());
+  for (unsigned k = 0; k < n; ++k) {
+    if (sessions[k] != nullptr) {
+      sessions[k]->prefetch();
+    }
+  }
+  // Their key schedules and replay words, needed by the batched open.
+  for (unsigned k = 0; k < n; ++k) {
+    if (sessions[k] != nullptr) {
+      sessions[k]->read.prefetch();
+    }
+  }
+  // Pass 2: classify and queue the records. A session closed meanwhile
+  // (a flush of a full queue mid-burst handles alerts) is looked up again.
+  sessions_closed = false;
+  for (unsigned k = 0; k < n; ++k) {
+    outside_packet(mine[k], frames[k], flows[k],
+                   sessions_closed ? ctx.sessions->find(flows[k]) : sessions[k]);
+  }
   open_queued();
 }
 
-void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame) {
-  const uint16_t listener = ctx.listener_by_port[frame.destination_port];
-  if (frame.destination != ctx.config.outside.address || listener == kNoListener)
-      [[unlikely]] {
-    counters.add(Counter::drop_not_for_us);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  const contract::FlowKey flow{frame.source.be, frame.source_port, frame.destination_port};
-  const unsigned owner = ctx.owner_of(flow);
-  if (owner != index) {
-    hand_off(m, owner, ctx.outside_port);
-    return;
-  }
+void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame,
+                                  const contract::FlowKey& flow, Session* session) {
   std::span<uint8_t> datagram{mbuf_data(m) + frame.payload_offset, frame.payload_length};
-  Session* session = ctx.sessions->find(flow);
   // Epoch-0 records: ClientHellos and the rest of handshakes in progress.
   // The first record decides; a datagram mixing epochs is the client's
   // CCS (epoch 0) followed by its Finished (epoch 1), which belongs to the
@@ -652,7 +758,8 @@ void Worker::Impl::open_queued() {
     for (unsigned i = 0; i < queued_count; ++i) {
       const QueuedRecord& q = queued[i];
       // A datagram holding exactly one record is rewritten in place.
-      dispatch_opened(requests[i], q, burst_records[q.packet_slot] == 1);
+      dispatch_opened(requests[i], q,
+                      burst_records[q.packet_slot] == 1 && q.packet->nb_segs == 1);
     }
     close_pending();
   }
@@ -712,8 +819,7 @@ void Worker::Impl::dispatch_opened(const record::OpenRequest& r, const QueuedRec
         free_final_flights.push_back(s->final_flight);
         s->final_flight = kNoFinalFlight;
       }
-      forward_plaintext(s, q.packet, r.plaintext, in_place);
-      if (in_place) {
+      if (forward_plaintext(s, q.packet, r.plaintext, in_place)) {
         burst_reused[q.packet_slot] = true;
       }
       return;
@@ -766,25 +872,29 @@ bool Worker::Impl::to_backend(const Session& s, packet::UdpEndpoints& e) {
   return true;
 }
 
-void Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
+bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                                      bool in_place) {
   packet::UdpEndpoints e;
   if (!to_backend(*s, e)) {
-    return;  // the packet is freed by open_queued (not marked reused)
+    return false;  // the packet is freed by open_queued (not marked reused)
   }
   if (!in_place) {
     if (send_payload_copy(e, plaintext, false)) {
       counters.add(Counter::plaintext_forwarded);
     }
-    return;
+    return false;
   }
-  const size_t headers = packet::udp_headers_length(false);
+  // In place (one segment, the caller checked): the headers go right
+  // before the plaintext, the record's tag is cut off.
+  constexpr size_t headers = packet::udp_headers_length(false);
   const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
-  rte_pktmbuf_adj(m, static_cast<uint16_t>(offset - headers));
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - headers - plaintext.size()));
+  m->data_off = static_cast<uint16_t>(m->data_off + offset - headers);
+  m->data_len = static_cast<uint16_t>(headers + plaintext.size());
+  m->pkt_len = m->data_len;
   finish_frame(m, e, plaintext.size(), false);
   counters.add(Counter::plaintext_forwarded);
   queue_tx(m, false);
+  return true;
 }
 
 void Worker::Impl::resend_final_flight(Session* s, bool rate_limited) {
@@ -813,13 +923,18 @@ void Worker::Impl::resend_final_flight(Session* s, bool rate_limited) {
 // ---- inside → outside -------------------------------------------------
 
 void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
-  std::array<record::SealRequest, kRxBurst> seals;
-  std::array<rte_mbuf*, kRxBurst> sealed_packets;
-  std::array<Session*, kRxBurst> sealed_sessions;
-  unsigned n = 0;
+  // Pass 1: parse, keep the datagrams for this worker's inside ports, look
+  // them up at once and ask for their sessions and write keys together.
+  auto& frames = rx_frames;
+  auto& keys = rx_inside_keys;
+  auto& key_ptrs = rx_inside_key_ptrs;
+  auto& mine = rx_mine;
+  auto& found = rx_sessions;
+  unsigned candidates = 0;
+  const InsideConfig& in = ctx.config.inside;
   for (unsigned i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
-    packet::Frame frame;
+    packet::Frame& frame = frames[candidates];
     const packet::FrameResult r =
         packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
     if (r != packet::FrameResult::udp) {
@@ -834,7 +949,6 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
       continue;
     }
-    const InsideConfig& in = ctx.config.inside;
     if (frame.destination != in.address || frame.destination_port < in.source_port_first ||
         frame.destination_port > in.source_port_last) [[unlikely]] {
       counters.add(Counter::drop_not_for_us);
@@ -846,8 +960,35 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       hand_off(m, owner, ctx.inside_port);
       continue;
     }
-    const InsideKey key{frame.source.be, frame.source_port, frame.destination_port};
-    Session* s = ctx.sessions->find_inside(key);
+    keys[candidates] = InsideKey{frame.source.be, frame.source_port, frame.destination_port};
+    key_ptrs[candidates] = &keys[candidates];
+    mine[candidates++] = m;
+  }
+  if (candidates == 0) {
+    return;
+  }
+  ctx.sessions->find_inside_bulk(key_ptrs.data(), candidates, found.data());
+  for (unsigned k = 0; k < candidates; ++k) {
+    if (found[k] != nullptr) {
+      found[k]->prefetch();
+    }
+  }
+  for (unsigned k = 0; k < candidates; ++k) {
+    if (found[k] != nullptr) {
+      found[k]->write.prefetch();
+    }
+  }
+
+  // Pass 2: make room for the record around each payload and queue it.
+  auto& seals = seal_requests;
+  auto& sealed_packets = seal_packets;
+  auto& sealed_sessions = seal_sessions;
+  unsigned n = 0;
+  constexpr size_t headers = packet::udp_headers_length(false);
+  for (unsigned k = 0; k < candidates; ++k) {
+    rte_mbuf* m = mine[k];
+    const packet::Frame& frame = frames[k];
+    Session* s = found[k];
     if (s == nullptr) [[unlikely]] {
       counters.add(Counter::drop_unknown_session);
       rte_pktmbuf_free(m);
@@ -858,24 +999,28 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
       continue;
     }
-    // Make room: the record header and explicit nonce before the payload,
-    // the tag after it; the frame headers go in front once sealed.
+    // The frame becomes: the outside headers, the record header and
+    // explicit nonce, the payload where it is, the tag after it. One
+    // segment, so that is data_off and the lengths (the checks that
+    // rte_pktmbuf_adj/trim/prepend/append would make, once).
     const size_t prefix = s->write.seal_prefix();
     const size_t tag = s->write.tag_length();
-    rte_pktmbuf_adj(m, frame.payload_offset);
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame.payload_length));
-    if (rte_pktmbuf_prepend(m, static_cast<uint16_t>(prefix)) == nullptr ||
-        rte_pktmbuf_append(m, static_cast<uint16_t>(tag)) == nullptr ||
-        rte_pktmbuf_headroom(m) < packet::udp_headers_length(false)) [[unlikely]] {
+    const size_t record_start = m->data_off + size_t{frame.payload_offset} - prefix;
+    const size_t frame_length = headers + prefix + frame.payload_length + tag;
+    if (m->nb_segs != 1 || m->data_off + size_t{frame.payload_offset} < prefix + headers ||
+        record_start - headers + frame_length > m->buf_len) [[unlikely]] {
       counters.add(Counter::drop_seal_failed);
       rte_pktmbuf_free(m);
       continue;
     }
+    m->data_off = static_cast<uint16_t>(record_start - headers);
+    m->data_len = static_cast<uint16_t>(frame_length);
+    m->pkt_len = static_cast<uint32_t>(frame_length);
     s->last_active_s = now_s;
     record::SealRequest& req = seals[n];
     req.epoch = &s->write;
     req.type = ContentType::application_data;
-    req.buffer = {mbuf_data(m), rte_pktmbuf_data_len(m)};
+    req.buffer = {mbuf_data(m) + headers, frame_length - headers};
     req.plaintext_length = frame.payload_length;
     sealed_packets[n] = m;
     sealed_sessions[n] = s;
@@ -893,9 +1038,9 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
     } else {
       counters.add(Counter::records_encrypted);
-      rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - seals[i].record_length));
-      const size_t headers = packet::udp_headers_length(false);
-      rte_pktmbuf_prepend(m, static_cast<uint16_t>(headers));
+      // The record fills the room made for it (fixed nonce and tag sizes).
+      m->data_len = static_cast<uint16_t>(headers + seals[i].record_length);
+      m->pkt_len = m->data_len;
       finish_frame(m, to_peer(*s), seals[i].record_length, true);
       queue_tx(m, true);
     }
@@ -1103,6 +1248,7 @@ void Worker::Impl::close_identity(const contract::Identity& identity, contract::
 }
 
 void Worker::Impl::close(Session* s, contract::ClosedBy why, bool send_close_notify) {
+  sessions_closed = true;
   if (send_close_notify) {
     // RFC 5246 §7.2.1: close_notify, sealed by the dataplane (the control
     // process never writes in epoch 1 after the handover).
@@ -1230,10 +1376,29 @@ packet::UdpEndpoints Worker::Impl::to_peer(const contract::FlowKey& flow,
 void Worker::Impl::finish_frame(rte_mbuf* m, const packet::UdpEndpoints& e,
                                 size_t payload_length, bool outside) {
   uint8_t* frame = mbuf_data(m);
-  packet::write_udp_headers(frame, e, payload_length, ip_id++);
   const size_t l2 = packet::kEthernetHeaderLength + (e.has_vlan ? packet::kVlanTagLength : 0);
+  const bool offload = outside ? ctx.outside_checksum_offload : ctx.inside_checksum_offload;
   m->ol_flags = 0;
-  if (outside ? ctx.outside_checksum_offload : ctx.inside_checksum_offload) {
+  if (!e.has_vlan) [[likely]] {
+    const uint16_t pseudo = write_untagged_udp_headers(frame, e, payload_length, ip_id++);
+    uint8_t* udp = frame + l2 + packet::kIpv4HeaderLength;
+    if (offload) {
+      m->l2_len = l2;
+      m->l3_len = packet::kIpv4HeaderLength;
+      m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+      store_be16(udp + 6, pseudo);
+    } else {
+      // packet::set_udp_checksum, with the pseudo-header sum already known.
+      auto checksum = static_cast<uint16_t>(
+          ~packet::internet_checksum(udp, packet::kUdpHeaderLength + payload_length, pseudo));
+      // RFC 768: a computed zero is sent as all ones (zero means none).
+      store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
+    }
+    return;
+  } else {
+    packet::write_udp_headers(frame, e, payload_length, ip_id++);
+  }
+  if (offload) {
     // The device sums the UDP datagram; it needs the pseudo-header sum.
     m->l2_len = l2;
     m->l3_len = packet::kIpv4HeaderLength;

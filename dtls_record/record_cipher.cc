@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "dtls_record/crypto_context.h"
 #include "dtls_record/wire.h"
@@ -35,9 +36,23 @@ Engine engine_for(Aead aead) {
 
 }  // namespace
 
-void detail::WipingFree::operator()(uint8_t* p) const {
-  OPENSSL_cleanse(p, size);
-  std::free(p);
+RecordCipher& RecordCipher::operator=(RecordCipher&& other) noexcept {
+  if (this != &other) {
+    wipe();
+    schedule_ = std::exchange(other.schedule_, nullptr);
+    memory_ = other.memory_;
+    params_ = std::exchange(other.params_, nullptr);
+    std::memcpy(fixed_iv_, other.fixed_iv_, sizeof(fixed_iv_));
+    OPENSSL_cleanse(other.fixed_iv_, sizeof(other.fixed_iv_));
+    aead_ = other.aead_;
+    engine_ = other.engine_;
+  }
+  return *this;
+}
+
+size_t RecordCipher::schedule_allocation_bytes(Aead aead) {
+  return (schedule_bytes(aead) + kScheduleAlignment - 1) / kScheduleAlignment *
+         kScheduleAlignment;
 }
 
 size_t RecordCipher::schedule_bytes(Aead aead) {
@@ -59,14 +74,17 @@ bool RecordCipher::init(CryptoContext& ctx, Aead aead, std::span<const uint8_t> 
   if (key.size() != p.key_length || fixed_iv.size() != p.fixed_iv_length) {
     return false;
   }
-  const size_t bytes = schedule_bytes(aead);
-  const size_t rounded = (bytes + kScheduleAlignment - 1) / kScheduleAlignment * kScheduleAlignment;
-  auto* mem = static_cast<uint8_t*>(std::aligned_alloc(kScheduleAlignment, rounded));
+  const size_t rounded = schedule_allocation_bytes(aead);
+  auto* mem = static_cast<uint8_t*>(
+      memory_ != nullptr ? memory_->allocate(memory_->context, rounded)
+                         : std::aligned_alloc(kScheduleAlignment, rounded));
   if (mem == nullptr) {
     return false;
   }
+  assert(reinterpret_cast<uintptr_t>(mem) % kScheduleAlignment == 0);
   std::memset(mem, 0, rounded);
-  schedule_ = std::unique_ptr<uint8_t, detail::WipingFree>(mem, detail::WipingFree{rounded});
+  schedule_ = mem;
+  aead_ = aead;  // wipe() needs the size
 
   IMB_MGR* mgr = ctx.direct_manager();
   switch (engine_for(aead)) {
@@ -95,7 +113,16 @@ bool RecordCipher::init(CryptoContext& ctx, Aead aead, std::span<const uint8_t> 
 }
 
 void RecordCipher::wipe() {
-  schedule_.reset();
+  if (schedule_ != nullptr) {
+    const size_t rounded = schedule_allocation_bytes(aead_);
+    OPENSSL_cleanse(schedule_, rounded);
+    if (memory_ != nullptr) {
+      memory_->release(memory_->context, schedule_, rounded);
+    } else {
+      std::free(schedule_);
+    }
+    schedule_ = nullptr;
+  }
   OPENSSL_cleanse(fixed_iv_, sizeof(fixed_iv_));
   params_ = nullptr;
 }
@@ -107,7 +134,7 @@ void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
   assert(op.nonce_length == 12);
   switch (engine_) {
     case Engine::ipsec_mb_gcm_direct: {
-      const auto* key = reinterpret_cast<const gcm_key_data*>(schedule_.get());
+      const auto* key = reinterpret_cast<const gcm_key_data*>(schedule_);
       // CryptoContext::run() wipes it once the whole burst is done.
       gcm_context_data& gctx = *static_cast<gcm_context_data*>(ctx.direct_scratch());
       if (aead_ == Aead::aes128_gcm) {
@@ -131,7 +158,7 @@ void RecordCipher::run_direct(CryptoContext& ctx, AeadOp& op) const {
     }
     case Engine::ipsec_mb_chacha_direct: {
       auto& cctx = *static_cast<chacha20_poly1305_context_data*>(ctx.direct_scratch());
-      const void* key = schedule_.get();
+      const void* key = schedule_;
       IMB_CHACHA20_POLY1305_INIT(mgr, key, &cctx, op.nonce, op.aad, op.aad_length);
       if (op.encrypt) {
         IMB_CHACHA20_POLY1305_ENC_UPDATE(mgr, key, &cctx, op.data, op.data, op.length);

@@ -24,22 +24,39 @@ enum class Engine : uint8_t {
   ipsec_mb_ccm_burst,      // IMB_CIPHER_CCM jobs through IMB_SUBMIT_BURST
 };
 
-namespace detail {
-// Frees an aligned key schedule after zeroing it.
-struct WipingFree {
-  size_t size = 0;
-  void operator()(uint8_t* p) const;
+// Where a key schedule lives. By default, the C heap (aligned_alloc); the
+// dataplane hands its sessions memory of its own (large pages, next to
+// the other sessions' schedules) without dtls_record knowing about DPDK.
+// A schedule is released by the ScheduleMemory that allocated it, after
+// it has been zeroed; `allocate` returns 64-byte aligned memory of at
+// least `bytes`, or nullptr. Both are called from the owning thread of the
+// key, never per record.
+struct ScheduleMemory {
+  void* (*allocate)(void* context, size_t bytes) = nullptr;
+  void (*release)(void* context, void* p, size_t bytes) = nullptr;
+  void* context = nullptr;
 };
-}  // namespace detail
 
 class RecordCipher {
  public:
   RecordCipher() = default;
-  RecordCipher(RecordCipher&&) noexcept = default;
-  RecordCipher& operator=(RecordCipher&&) noexcept = default;
+  RecordCipher(RecordCipher&& other) noexcept { *this = std::move(other); }
+  RecordCipher& operator=(RecordCipher&& other) noexcept;
+  RecordCipher(const RecordCipher&) = delete;
+  RecordCipher& operator=(const RecordCipher&) = delete;
   ~RecordCipher() { wipe(); }
 
   static size_t schedule_bytes(Aead aead);
+  // Bytes a schedule of `aead` takes in memory (rounded to cache lines).
+  static size_t schedule_allocation_bytes(Aead aead);
+
+  // Where init() puts the schedule (nullptr: the C heap); wipes the key
+  // held, so the schedule always goes back where it came from. The
+  // ScheduleMemory must outlive this cipher's keys.
+  void set_schedule_memory(const ScheduleMemory* memory) {
+    wipe();
+    memory_ = memory;
+  }
 
   // Expands `key`; `key` and `fixed_iv` must have the suite's lengths.
   // Returns false (and holds nothing) otherwise.
@@ -75,10 +92,22 @@ class RecordCipher {
 
   // Engine hooks, used by CryptoContext::run().
   void run_direct(CryptoContext& ctx, AeadOp& op) const;
-  const void* schedule() const { return schedule_.get(); }
+  const void* schedule() const { return schedule_; }
+
+  // Asks for the cache lines a record's AEAD reads first (the data path
+  // calls it for a whole burst before any record is opened or sealed).
+  // AES-GCM: the round keys and GHASH key powers, the first 6 lines on
+  // SSE/AVX2 (more on VAES, which the engine loads on demand).
+  void prefetch_schedule() const {
+    const auto* p = reinterpret_cast<const char*>(schedule_);
+    for (int line = 0; line < 6; ++line) {
+      __builtin_prefetch(p + 64 * line);
+    }
+  }
 
  private:
-  std::unique_ptr<uint8_t, detail::WipingFree> schedule_;
+  uint8_t* schedule_ = nullptr;
+  const ScheduleMemory* memory_ = nullptr;  // nullptr: the C heap
   const AeadParams* params_ = nullptr;
   uint8_t fixed_iv_[12] = {};
   Aead aead_ = Aead::aes128_gcm;

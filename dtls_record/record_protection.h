@@ -84,6 +84,14 @@ class ReadEpoch {
   }
   // Wipes the key (RecordCipher::wipe); the epoch then opens nothing.
   void retire() { cipher_.wipe(); }
+  // Where install() puts the key schedule (RecordCipher::set_schedule_memory).
+  void set_schedule_memory(const ScheduleMemory* memory) { cipher_.set_schedule_memory(memory); }
+  // Asks for what opening a record reads first: key schedule and replay
+  // words (the data path, for a whole burst before opening it).
+  void prefetch() const {
+    cipher_.prefetch_schedule();
+    window_.get().prefetch();
+  }
 
   Epoch epoch() const { return epoch_; }
   const RecordCipher& cipher() const { return cipher_; }
@@ -133,6 +141,8 @@ class WriteEpoch {
     return cipher_.init(ctx, aead, key, fixed_iv);
   }
   void retire() { cipher_.wipe(); }
+  void set_schedule_memory(const ScheduleMemory* memory) { cipher_.set_schedule_memory(memory); }
+  void prefetch() const { cipher_.prefetch_schedule(); }
 
   const RecordCipher& cipher() const { return cipher_; }
   Epoch epoch() const { return next_.epoch(); }
