@@ -30,6 +30,9 @@
 #include <vector>
 
 #include "dataplane/packet.h"
+#include "dtls_record/cid_record.h"
+#include "dtls_record/dtls13_header.h"
+#include "dtls_record/dtls13_protection.h"
 #include "dtls_record/record_protection.h"
 #include "tests/fuzz/fuzz_keys.h"
 #include "tests/fuzz/handshake_seeds.h"
@@ -473,6 +476,87 @@ void packet_seeds(std::map<std::string, Bytes>& out) {
   add_frame(out, "bad_udp_length_long", R::bad_udp_length, long_udp);
 }
 
+// dtls13_header_fuzz: a CID-length byte, then a datagram. Real records
+// sealed by the DTLS 1.3 sealer (16- and 8-bit sequence numbers, with and
+// without length and CID), several in one datagram, and each refusal.
+Bytes seal13(bool sequence16, bool with_length, const Bytes& cid, const Bytes& plaintext) {
+  auto ctx = CryptoContext::create();
+  const auto suite = dtls13_suite(0x1301);
+  const Bytes secret = pattern(32, 11);
+  Dtls13WriteEpoch w;
+  Dtls13WriteOptions o;
+  o.sequence16 = sequence16;
+  o.with_length = with_length;
+  if (!ctx || !suite || !w.install_secret(*ctx, Epoch{3}, *suite, secret, cid, o, 300)) {
+    die("dtls13 seed: cannot install keys");
+  }
+  Bytes b(w.seal_prefix() + plaintext.size() + w.seal_suffix(plaintext.size()));
+  std::copy(plaintext.begin(), plaintext.end(), b.begin() + w.seal_prefix());
+  size_t length = 0;
+  if (seal_dtls13_record(*ctx, w, ContentType::application_data, b, plaintext.size(), length) !=
+      SealResult::ok) {
+    die("dtls13 seed: seal failed");
+  }
+  b.resize(length);
+  return b;
+}
+
+void dtls13_header_seeds(std::map<std::string, Bytes>& out) {
+  const Bytes cid4 = {0x5e, 0x4e, 0xa1, 0xb2};
+  const Bytes plain = plain_record(ContentType::handshake, 0xfefd, 0, 1, pattern(20, 12));
+  out["ok_s16_length"] = cat({{0}, seal13(true, true, {}, pattern(33, 13))});
+  out["ok_s8_no_length"] = cat({{0}, seal13(false, false, {}, pattern(33, 14))});
+  out["ok_cid4"] = cat({{4}, seal13(true, true, cid4, pattern(45, 15))});
+  out["ok_plaintext_then_two_records"] =
+      cat({{4}, plain, seal13(true, true, cid4, pattern(5, 16)),
+           seal13(false, false, cid4, pattern(7, 17))});
+  out["ok_ack_plaintext"] = cat({{0}, {26, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0}});
+  out["bad_first_byte_23"] = cat({{0}, plain_record(ContentType::application_data, 0xfefd, 0, 0,
+                                                    pattern(4, 18))});
+  out["bad_unexpected_cid"] = cat({{0}, seal13(true, true, cid4, pattern(5, 19))});
+  Bytes overrun = seal13(true, true, {}, pattern(9, 20));
+  overrun.pop_back();
+  out["bad_length_overrun"] = cat({{0}, overrun});
+  out["bad_truncated_header"] = Bytes{0, 0x2e, 0x01};
+}
+
+// cid_record_fuzz: a CID-length byte (length - 1), then a datagram. The
+// sealed seeds use the harness's fixed AES-128-GCM key and open.
+void cid_record_seeds(std::map<std::string, Bytes>& out) {
+  auto ctx = CryptoContext::create();
+  const Bytes key = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const Bytes iv = {0xa, 0xb, 0xc, 0xd};
+  auto sealed = [&](const Bytes& cid, CidPaddingPolicy padding, const Bytes& plaintext) {
+    CidWriteEpoch w;
+    if (!ctx || !w.install(*ctx, Epoch{1}, Aead::aes128_gcm, key, iv, cid, padding, 7)) {
+      die("cid seed: cannot install keys");
+    }
+    Bytes b(w.seal_prefix() + plaintext.size() + w.seal_suffix(plaintext.size()));
+    std::copy(plaintext.begin(), plaintext.end(), b.begin() + w.seal_prefix());
+    size_t length = 0;
+    if (seal_cid_record(*ctx, w, ContentType::application_data, b, plaintext.size(), length) !=
+        SealResult::ok) {
+      die("cid seed: seal failed");
+    }
+    b.resize(length);
+    return b;
+  };
+  const Bytes cid4 = {0x5e, 0x4e, 0xa1, 0xb2};
+  const Bytes cid8 = {0xc0, 0xff, 0xee, 1, 2, 3, 4, 5};
+  out["ok_cid4_pad16"] = cat({{3}, sealed(cid4, {0, 16}, pattern(51, 21))});
+  out["ok_cid8_nopad"] = cat({{7}, sealed(cid8, {}, pattern(2, 22))});
+  out["ok_cid32_pad5"] = cat({{31}, sealed(pattern(32, 23), {5, 0}, pattern(10, 24))});
+  Bytes tampered = sealed(cid4, {0, 16}, pattern(20, 25));
+  tampered.back() ^= 1;
+  out["bad_tag"] = cat({{3}, tampered});
+  Bytes overrun = sealed(cid4, {}, pattern(3, 26));
+  overrun.pop_back();
+  out["bad_length_overrun"] = cat({{3}, overrun});
+  out["bad_type_23"] = cat({{3}, plain_record(ContentType::application_data, 0xfefd, 1, 0,
+                                              pattern(30, 27))});
+  out["bad_truncated"] = Bytes{3, 25, 0xfe, 0xfd, 0, 1};
+}
+
 Corpus build() {
   Corpus c;
   header_seeds(c["record_header_fuzz"]);
@@ -482,6 +566,8 @@ Corpus build() {
   client_hello_seeds(c["client_hello_fuzz"]);
   dtlsgw::handshake::fuzz::handshake_engine_seeds(c["handshake_engine_fuzz"]);
   packet_seeds(c["packet_fuzz"]);
+  dtls13_header_seeds(c["dtls13_header_fuzz"]);
+  cid_record_seeds(c["cid_record_fuzz"]);
   return c;
 }
 
