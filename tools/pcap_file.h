@@ -1,6 +1,4 @@
-// A copy of tests/dataplane/pcap_file.h for dtlsgw-decode and the vector
-// tests (the original stays with the dataplane tests).
-// Classic pcap files (the libpcap format, not pcapng) for tests: frames
+// Classic pcap files (the libpcap format, not pcapng): frames
 // written here are read by DPDK's net_pcap driver and tshark, and the
 // frames net_pcap writes are read back here.
 //

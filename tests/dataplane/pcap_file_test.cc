@@ -1,6 +1,6 @@
 // tests/dataplane/pcap_file: classic pcap written, read back, read by
 // tshark, and refused when it is not what DPDK's net_pcap would exchange.
-#include "tests/dataplane/pcap_file.h"
+#include "tools/pcap_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,6 +15,8 @@
 #include <vector>
 
 namespace dtlsgw::test {
+using tools::read_pcap;
+using tools::write_pcap;
 namespace {
 
 using Frames = std::vector<std::vector<uint8_t>>;

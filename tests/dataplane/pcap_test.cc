@@ -17,9 +17,11 @@
 #include <string>
 
 #include "tests/dataplane/dataplane_harness.h"
-#include "tests/dataplane/pcap_file.h"
+#include "tools/pcap_file.h"
 
 namespace dtlsgw::test {
+using tools::read_pcap;
+using tools::write_pcap;
 namespace {
 
 using dataplane::Counter;
