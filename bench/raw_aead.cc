@@ -126,11 +126,11 @@ class GcmDirect final : public RawEngine {
       RawRecord& r = records[i];
       gcm_context_data ctx;
       if constexpr (A == Aead::aes128_gcm) {
-        IMB_AES128_GCM_DEC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad, kAadLength,
-                           r.computed_tag, 16);
+        IMB_AES128_GCM_DEC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad_bytes(),
+                           r.aad_size(), r.computed_tag, 16);
       } else {
-        IMB_AES256_GCM_DEC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad, kAadLength,
-                           r.computed_tag, 16);
+        IMB_AES256_GCM_DEC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad_bytes(),
+                           r.aad_size(), r.computed_tag, 16);
       }
       ok += CRYPTO_memcmp(r.computed_tag, r.data + r.length, 16) == 0;
     }
@@ -144,11 +144,11 @@ class GcmDirect final : public RawEngine {
       RawRecord& r = records[i];
       gcm_context_data ctx;
       if constexpr (A == Aead::aes128_gcm) {
-        IMB_AES128_GCM_ENC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad, kAadLength,
-                           r.data + r.length, 16);
+        IMB_AES128_GCM_ENC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad_bytes(),
+                           r.aad_size(), r.data + r.length, 16);
       } else {
-        IMB_AES256_GCM_ENC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad, kAadLength,
-                           r.data + r.length, 16);
+        IMB_AES256_GCM_ENC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad_bytes(),
+                           r.aad_size(), r.data + r.length, 16);
       }
     }
     return n;
@@ -169,7 +169,7 @@ class ChachaDirect final : public RawEngine {
     for (size_t i = 0; i < n; ++i) {
       RawRecord& r = records[i];
       chacha20_poly1305_context_data ctx;
-      IMB_CHACHA20_POLY1305_INIT(m, key, &ctx, r.nonce, r.aad, kAadLength);
+      IMB_CHACHA20_POLY1305_INIT(m, key, &ctx, r.nonce, r.aad_bytes(), r.aad_size());
       IMB_CHACHA20_POLY1305_DEC_UPDATE(m, key, &ctx, r.data, r.data, r.length);
       IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &ctx, r.computed_tag, 16);
       ok += CRYPTO_memcmp(r.computed_tag, r.data + r.length, 16) == 0;
@@ -183,7 +183,7 @@ class ChachaDirect final : public RawEngine {
     for (size_t i = 0; i < n; ++i) {
       RawRecord& r = records[i];
       chacha20_poly1305_context_data ctx;
-      IMB_CHACHA20_POLY1305_INIT(m, key, &ctx, r.nonce, r.aad, kAadLength);
+      IMB_CHACHA20_POLY1305_INIT(m, key, &ctx, r.nonce, r.aad_bytes(), r.aad_size());
       IMB_CHACHA20_POLY1305_ENC_UPDATE(m, key, &ctx, r.data, r.data, r.length);
       IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &ctx, r.data + r.length, 16);
     }
@@ -224,23 +224,23 @@ class JobEngine final : public RawEngine {
     if (is_gcm(aead_)) {
       j->cipher_mode = IMB_CIPHER_GCM;
       j->hash_alg = IMB_AUTH_AES_GMAC;
-      j->u.GCM.aad = r.aad;
-      j->u.GCM.aad_len_in_bytes = kAadLength;
+      j->u.GCM.aad = r.aad_bytes();
+      j->u.GCM.aad_len_in_bytes = r.aad_size();
       j->u.GCM.ctx = nullptr;
       j->chain_order = encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
     } else if (aead_ == Aead::chacha20_poly1305) {
       j->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
       j->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
-      j->u.CHACHA20_POLY1305.aad = r.aad;
-      j->u.CHACHA20_POLY1305.aad_len_in_bytes = kAadLength;
+      j->u.CHACHA20_POLY1305.aad = r.aad_bytes();
+      j->u.CHACHA20_POLY1305.aad_len_in_bytes = r.aad_size();
       j->u.CHACHA20_POLY1305.ctx = nullptr;
       j->chain_order = encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
     } else {
       // CCM authenticates the plaintext: MAC first when sealing.
       j->cipher_mode = IMB_CIPHER_CCM;
       j->hash_alg = IMB_AUTH_AES_CCM;
-      j->u.CCM.aad = r.aad;
-      j->u.CCM.aad_len_in_bytes = kAadLength;
+      j->u.CCM.aad = r.aad_bytes();
+      j->u.CCM.aad_len_in_bytes = r.aad_size();
       j->chain_order = encrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
     }
   }
@@ -357,7 +357,7 @@ class EvpChacha final : public RawEngine {
       if (tls_) {
         // The TLS mode takes the record length with its tag and strips it.
         uint8_t aad[kAadLength];
-        std::memcpy(aad, r.aad, kAadLength);
+        std::memcpy(aad, r.aad, kAadLength);  // TLS mode: DTLS 1.2 records only
         const size_t with_tag = r.length + 16;
         aad[11] = static_cast<uint8_t>(with_tag >> 8);
         aad[12] = static_cast<uint8_t>(with_tag);
@@ -368,7 +368,7 @@ class EvpChacha final : public RawEngine {
       int out = 0;
       uint8_t final_block[16];
       ok += EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, r.nonce) == 1 &&
-            EVP_DecryptUpdate(c, nullptr, &out, r.aad, kAadLength) == 1 &&
+            EVP_DecryptUpdate(c, nullptr, &out, r.aad_bytes(), r.aad_size()) == 1 &&
             EVP_DecryptUpdate(c, r.data, &out, r.data, len) == 1 &&
             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16, r.data + r.length) == 1 &&
             EVP_DecryptFinal_ex(c, final_block, &out) == 1;
@@ -391,7 +391,7 @@ class EvpChacha final : public RawEngine {
       int out = 0;
       uint8_t final_block[16];
       ok += EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, r.nonce) == 1 &&
-            EVP_EncryptUpdate(c, nullptr, &out, r.aad, kAadLength) == 1 &&
+            EVP_EncryptUpdate(c, nullptr, &out, r.aad_bytes(), r.aad_size()) == 1 &&
             EVP_EncryptUpdate(c, r.data, &out, r.data, static_cast<int>(r.length)) == 1 &&
             EVP_EncryptFinal_ex(c, final_block, &out) == 1 &&
             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, r.data + r.length) == 1;

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "dtls_record/burst_batches.h"
 #include "dtls_record/inner_plaintext.h"
 #include "dtls_record/wire.h"
 
@@ -32,8 +33,7 @@ bool cid_fits(Aead aead, size_t cid_length) {
 
 }  // namespace
 
-HeaderResult parse_cid_record(std::span<uint8_t> datagram, size_t cid_length,
-                              CidRecordView& out) {
+HeaderResult parse_cid_record(std::span<uint8_t> datagram, size_t cid_length, CidRecordView& out) {
   const size_t header_length = cid_header_length(cid_length);
   if (datagram.size() < header_length) [[unlikely]] {
     return HeaderResult::truncated_header;
@@ -60,9 +60,8 @@ HeaderResult parse_cid_record(std::span<uint8_t> datagram, size_t cid_length,
   return HeaderResult::ok;
 }
 
-bool CidReadEpoch::install(CryptoContext& ctx, Epoch epoch, Aead aead,
-                           std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv,
-                           std::span<const uint8_t> own_cid) {
+bool CidReadEpoch::install(CryptoContext& ctx, Epoch epoch, Aead aead, std::span<const uint8_t> key,
+                           std::span<const uint8_t> fixed_iv, std::span<const uint8_t> own_cid) {
   cipher_.wipe();
   if (!cid_fits(aead, own_cid.size()) || !cid_.assign(own_cid)) {
     return false;
@@ -94,105 +93,143 @@ size_t CidWriteEpoch::seal_suffix(size_t plaintext_length) const {
          cipher_.params().tag_length;
 }
 
+// Friend of CidReadEpoch: the one place its counters and window change.
 class CidOpener {
  public:
-  static RecordOpenResult open(CryptoContext& ctx, CidReadEpoch& e, const CidRecordView& rec,
-                               ContentType& type, std::span<uint8_t>& plaintext) {
+  static bool prepare(CidOpenRequest& r, AeadOp& op) {
+    CidReadEpoch& e = *r.epoch;
+    const CidRecordView& rec = r.record;
     if (!e.cipher_.valid()) [[unlikely]] {
-      return RecordOpenResult::unknown_epoch;
+      r.result = OpenResult::unknown_epoch;
+      return false;
     }
     if (rec.number.epoch() != e.epoch_) [[unlikely]] {
-      return RecordOpenResult::unknown_epoch;
+      r.result = OpenResult::unknown_epoch;
+      return false;
     }
     if (!e.cid_.equals(rec.cid)) [[unlikely]] {
-      return RecordOpenResult::unknown_connection_id;
+      r.result = OpenResult::unknown_connection_id;
+      return false;
     }
     const ReplayCheck seen = e.window_.get().check(rec.number.sequence());
     if (seen != ReplayCheck::fresh) [[unlikely]] {
-      return seen == ReplayCheck::duplicate ? RecordOpenResult::replay : RecordOpenResult::too_old;
+      r.result = seen == ReplayCheck::duplicate ? OpenResult::replay : OpenResult::too_old;
+      return false;
     }
     const AeadParams& p = e.cipher_.params();
     const std::span<uint8_t> fragment = rec.fragment;
     // At least the content type inside.
     if (fragment.size() < p.explicit_nonce_length + p.tag_length + 1) [[unlikely]] {
-      return RecordOpenResult::malformed;
+      r.result = OpenResult::malformed;
+      return false;
     }
     const size_t inner_length = fragment.size() - p.explicit_nonce_length - p.tag_length;
     if (inner_length > kMaxInnerPlaintextLength + 255) [[unlikely]] {
-      return RecordOpenResult::malformed;
+      r.result = OpenResult::malformed;
+      return false;
     }
-    AeadOp& op = ctx.ops()[0];
-    uint8_t aad[kCidAadFixedLength + kMaxConnectionIdLength];
     op.cipher = &e.cipher_;
     op.encrypt = false;
     e.cipher_.make_nonce(rec.number, fragment.data(), op.nonce);
     op.nonce_length = 12;
-    op.aad = aad;
+    op.aad = r.aad;
     op.aad_length =
-        write_cid_additional_data(aad, rec.version, rec.number, e.cid_.bytes(), inner_length);
+        write_cid_additional_data(r.aad, rec.version, rec.number, e.cid_.bytes(), inner_length);
     op.data = fragment.data() + p.explicit_nonce_length;
     op.length = inner_length;
-    ctx.run(1);
+    return true;
+  }
+
+  static void finish(CidOpenRequest& r, const AeadOp& op) {
+    CidReadEpoch& e = *r.epoch;
     if (op.engine_failed) [[unlikely]] {
-      return RecordOpenResult::engine_error;
+      r.result = OpenResult::engine_error;
+      return;
     }
-    if (CRYPTO_memcmp(op.tag, op.data + op.length, p.tag_length) != 0) [[unlikely]] {
+    if (CRYPTO_memcmp(op.tag, op.data + op.length, e.cipher_.params().tag_length) != 0)
+        [[unlikely]] {
       ++e.forgeries_;
       std::memset(op.data, 0, op.length);
-      return RecordOpenResult::auth_failed;
+      r.result = OpenResult::auth_failed;
+      return;
     }
-    const ReplayCheck committed = e.window_.get().commit(rec.number.sequence());
+    const ReplayCheck committed = e.window_.get().commit(r.record.number.sequence());
     if (committed != ReplayCheck::fresh) [[unlikely]] {
-      return committed == ReplayCheck::duplicate ? RecordOpenResult::replay
-                                                 : RecordOpenResult::too_old;
+      r.result = committed == ReplayCheck::duplicate ? OpenResult::replay : OpenResult::too_old;
+      return;
     }
     ++e.opened_;
     const std::span<const uint8_t> inner(op.data, op.length);
     const size_t content = inner_content_length(inner);
     if (content == inner.size()) [[unlikely]] {
-      return RecordOpenResult::no_content_type;
+      r.result = OpenResult::no_content_type;
+      return;
     }
-    type = static_cast<ContentType>(inner[content]);
-    plaintext = std::span<uint8_t>(op.data, content);
-    return RecordOpenResult::ok;
+    r.type = static_cast<ContentType>(inner[content]);
+    r.plaintext = std::span<uint8_t>(op.data, content);
+    r.result = OpenResult::ok;
   }
 };
 
-RecordOpenResult open_cid_record(CryptoContext& ctx, CidReadEpoch& epoch,
-                                 const CidRecordView& record, ContentType& type,
-                                 std::span<uint8_t>& plaintext) {
-  return CidOpener::open(ctx, epoch, record, type, plaintext);
+bool prepare_open(CidOpenRequest& r, AeadOp& op) { return CidOpener::prepare(r, op); }
+void finish_open(CidOpenRequest& r, const AeadOp& op) { CidOpener::finish(r, op); }
+
+size_t open_cid_burst(CryptoContext& ctx, std::span<CidOpenRequest> requests) {
+  return run_in_batches<CidOpener>(ctx, requests, OpenResult::ok);
 }
 
+OpenResult open_cid_record(CryptoContext& ctx, CidReadEpoch& epoch, const CidRecordView& record,
+                           ContentType& type, std::span<uint8_t>& plaintext) {
+  CidOpenRequest r;
+  r.epoch = &epoch;
+  r.record = record;
+  open_cid_burst(ctx, {&r, 1});
+  type = r.type;
+  plaintext = r.plaintext;
+  return r.result;
+}
+
+// Friend of CidWriteEpoch: the one place its sequence and counters change.
 class CidSealer {
  public:
-  static SealResult seal(CryptoContext& ctx, CidWriteEpoch& e, ContentType type,
-                         std::span<uint8_t> buffer, size_t plaintext_length,
-                         size_t& record_length, RecordNumber* number) {
+  static bool prepare(CidSealRequest& r, AeadOp& op) {
+    CidWriteEpoch& e = *r.epoch;
     if (!e.cipher_.valid()) [[unlikely]] {
-      return SealResult::no_key;
+      r.result = SealResult::no_key;
+      return false;
     }
     if (e.exhausted_) [[unlikely]] {
-      return SealResult::sequence_exhausted;
+      r.result = SealResult::sequence_exhausted;
+      return false;
     }
     const AeadParams& p = e.cipher_.params();
     if (e.sealed_ >= p.confidentiality_limit) [[unlikely]] {
-      return SealResult::usage_limit;
+      r.result = SealResult::usage_limit;
+      return false;
     }
-    if (plaintext_length > kMaxPlaintextLength) [[unlikely]] {
-      return SealResult::plaintext_too_long;
+    if (r.plaintext_length > kMaxPlaintextLength) [[unlikely]] {
+      r.result = SealResult::plaintext_too_long;
+      return false;
     }
     const size_t prefix = e.seal_prefix();
-    const size_t suffix = e.seal_suffix(plaintext_length);
-    if (buffer.size() < prefix + plaintext_length + suffix) [[unlikely]] {
-      return SealResult::buffer_too_small;
+    const size_t suffix = e.seal_suffix(r.plaintext_length);
+    if (r.buffer.size() < prefix + r.plaintext_length + suffix) [[unlikely]] {
+      r.result = SealResult::buffer_too_small;
+      return false;
     }
-    const size_t inner = plaintext_length + suffix - p.tag_length;
-    uint8_t* out = buffer.data();
-    uint8_t* body = out + prefix;
-    body[plaintext_length] = static_cast<uint8_t>(type);
-    std::memset(body + plaintext_length + 1, 0, inner - plaintext_length - 1);
+    // Take the number, then advance (as RecordSealer): used once, always.
     const RecordNumber n = e.next_;
+    if (const auto next = n.next()) {
+      e.next_ = *next;
+    } else {
+      e.exhausted_ = true;
+    }
+    ++e.sealed_;
+    const size_t inner = r.plaintext_length + suffix - p.tag_length;
+    uint8_t* out = r.buffer.data();
+    uint8_t* body = out + prefix;
+    body[r.plaintext_length] = static_cast<uint8_t>(r.type);
+    std::memset(body + r.plaintext_length + 1, 0, inner - r.plaintext_length - 1);
     const size_t header_length = cid_header_length(e.cid_.size());
     out[0] = kTls12CidContentType;
     wire::store_u16(out + 1, static_cast<uint16_t>(ProtocolVersion::dtls12));
@@ -205,40 +242,52 @@ class CidSealer {
     if (p.explicit_nonce_length != 0) {
       wire::store_u64(out + header_length, n.packed());
     }
-    AeadOp& op = ctx.ops()[0];
-    uint8_t aad[kCidAadFixedLength + kMaxConnectionIdLength];
     op.cipher = &e.cipher_;
     op.encrypt = true;
     e.cipher_.make_nonce(n, out + header_length, op.nonce);
     op.nonce_length = 12;
-    op.aad = aad;
+    op.aad = r.aad;
     op.aad_length =
-        write_cid_additional_data(aad, ProtocolVersion::dtls12, n, e.cid_.bytes(), inner);
+        write_cid_additional_data(r.aad, ProtocolVersion::dtls12, n, e.cid_.bytes(), inner);
     op.data = body;
     op.length = inner;
-    ctx.run(1);
+    r.number = n;
+    r.record_length = prefix + inner + p.tag_length;
+    return true;
+  }
+
+  static void finish(CidSealRequest& r, const AeadOp& op) {
     if (op.engine_failed) [[unlikely]] {
-      return SealResult::engine_error;
+      r.result = SealResult::engine_error;
+      r.record_length = 0;
+      return;
     }
-    std::memcpy(body + inner, op.tag, p.tag_length);
-    if (const auto next = n.next()) {
-      e.next_ = *next;
-    } else {
-      e.exhausted_ = true;
-    }
-    ++e.sealed_;
-    record_length = prefix + inner + p.tag_length;
-    if (number != nullptr) {
-      *number = n;
-    }
-    return SealResult::ok;
+    std::memcpy(op.data + op.length, op.tag, r.epoch->cipher_.params().tag_length);
+    r.result = SealResult::ok;
   }
 };
+
+bool prepare_seal(CidSealRequest& r, AeadOp& op) { return CidSealer::prepare(r, op); }
+void finish_seal(CidSealRequest& r, const AeadOp& op) { CidSealer::finish(r, op); }
+
+size_t seal_cid_burst(CryptoContext& ctx, std::span<CidSealRequest> requests) {
+  return run_in_batches<CidSealer>(ctx, requests, SealResult::ok);
+}
 
 SealResult seal_cid_record(CryptoContext& ctx, CidWriteEpoch& epoch, ContentType type,
                            std::span<uint8_t> buffer, size_t plaintext_length,
                            size_t& record_length, RecordNumber* number) {
-  return CidSealer::seal(ctx, epoch, type, buffer, plaintext_length, record_length, number);
+  CidSealRequest r;
+  r.epoch = &epoch;
+  r.type = type;
+  r.buffer = buffer;
+  r.plaintext_length = plaintext_length;
+  seal_cid_burst(ctx, {&r, 1});
+  record_length = r.record_length;
+  if (number != nullptr && r.result == SealResult::ok) {
+    *number = r.number;
+  }
+  return r.result;
 }
 
 }  // namespace dtlsgw::record

@@ -33,9 +33,9 @@
 #include "dtls_record/connection_id.h"
 #include "dtls_record/crypto_context.h"
 #include "dtls_record/record_cipher.h"
+#include "dtls_record/record_format.h"
 #include "dtls_record/record_header.h"
 #include "dtls_record/record_number.h"
-#include "dtls_record/record_open_result.h"
 #include "dtls_record/record_protection.h"
 #include "dtls_record/replay_window.h"
 
@@ -72,6 +72,7 @@ struct CidPaddingPolicy {
 
 class CidReadEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls12_cid;
   explicit CidReadEpoch(uint32_t replay_window_bits = 64) : window_(replay_window_bits) {}
   // `own_cid`: this receiver's CID, non-empty. False on a key of the wrong
   // length, an empty or too long CID, or a CID over kMaxCcmCidLength with
@@ -100,6 +101,7 @@ class CidReadEpoch {
 
 class CidWriteEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls12_cid;
   [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
                              std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv,
                              std::span<const uint8_t> peer_cid, CidPaddingPolicy padding = {},
@@ -123,15 +125,54 @@ class CidWriteEpoch {
   CidPaddingPolicy padding_;
 };
 
-// Opens in place; `plaintext` is the content without type and padding.
-RecordOpenResult open_cid_record(CryptoContext& ctx, CidReadEpoch& epoch,
-                                 const CidRecordView& record, ContentType& type,
-                                 std::span<uint8_t>& plaintext);
+// ---- Opening ---------------------------------------------------------------
 
-// The plaintext sits at buffer.data() + epoch.seal_prefix(), with
-// epoch.seal_suffix(plaintext_length) bytes of room after it.
+// RFC 9146 §5's additional data: 23 bytes and the CID.
+inline constexpr size_t kMaxCidAadLength = kCidAadFixedLength + kMaxConnectionIdLength;
+
+struct CidOpenRequest {
+  CidReadEpoch* epoch = nullptr;
+  CidRecordView record;  // from parse_cid_record: in place, decrypted there
+  // Filled by open_cid_burst:
+  OpenResult result = OpenResult::malformed;
+  ContentType type = ContentType::application_data;  // the real type
+  std::span<uint8_t> plaintext;                      // the content, without type and padding
+  uint8_t aad[kMaxCidAadLength];                     // the AAD lives here while the batch runs
+};
+
+// Opens every request, one crypto batch per kMaxBurst. Returns how many are `ok`.
+size_t open_cid_burst(CryptoContext& ctx, std::span<CidOpenRequest> requests);
+
+// Opens in place; `plaintext` is the content without type and padding.
+OpenResult open_cid_record(CryptoContext& ctx, CidReadEpoch& epoch, const CidRecordView& record,
+                           ContentType& type, std::span<uint8_t>& plaintext);
+
+// ---- Sealing ---------------------------------------------------------------
+
+struct CidSealRequest {
+  CidWriteEpoch* epoch = nullptr;
+  ContentType type = ContentType::application_data;
+  // The plaintext sits at buffer.data() + epoch->seal_prefix(), with
+  // epoch->seal_suffix(plaintext_length) bytes of room after it.
+  std::span<uint8_t> buffer;
+  size_t plaintext_length = 0;
+  // Filled by seal_cid_burst:
+  SealResult result = SealResult::engine_error;
+  RecordNumber number;
+  size_t record_length = 0;
+  uint8_t aad[kMaxCidAadLength];
+};
+
+size_t seal_cid_burst(CryptoContext& ctx, std::span<CidSealRequest> requests);
+
 SealResult seal_cid_record(CryptoContext& ctx, CidWriteEpoch& epoch, ContentType type,
                            std::span<uint8_t> buffer, size_t plaintext_length,
                            size_t& record_length, RecordNumber* number = nullptr);
+
+// The two passes of the bursts above (record_dispatch.h).
+bool prepare_open(CidOpenRequest& r, AeadOp& op);
+void finish_open(CidOpenRequest& r, const AeadOp& op);
+bool prepare_seal(CidSealRequest& r, AeadOp& op);
+void finish_seal(CidSealRequest& r, const AeadOp& op);
 
 }  // namespace dtlsgw::record

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dtls_record/burst_batches.h"
 #include "dtls_record/inner_plaintext.h"
 #include "dtls_record/sequence_reconstruction.h"
 #include "dtls_record/wire.h"
@@ -86,8 +87,8 @@ bool Dtls13WriteEpoch::install(CryptoContext& ctx, Epoch epoch, Aead aead,
 
 bool Dtls13WriteEpoch::install_secret(CryptoContext& ctx, Epoch epoch, const Dtls13Suite& suite,
                                       std::span<const uint8_t> secret,
-                                      std::span<const uint8_t> peer_cid,
-                                      Dtls13WriteOptions options, uint64_t first_sequence) {
+                                      std::span<const uint8_t> peer_cid, Dtls13WriteOptions options,
+                                      uint64_t first_sequence) {
   Dtls13TrafficKeys keys;
   return derive_dtls13_traffic_keys(suite.aead, suite.hash, secret, keys) &&
          install(ctx, epoch, suite.aead, keys, peer_cid, options, first_sequence);
@@ -114,30 +115,30 @@ class Dtls13Opener {
     Dtls13ReadEpoch& e = *r.epoch;
     Dtls13RecordView& rec = r.record;
     if (!e.cipher_.valid()) [[unlikely]] {
-      r.result = RecordOpenResult::unknown_epoch;
+      r.result = OpenResult::unknown_epoch;
       return false;
     }
     if (rec.kind != Dtls13RecordKind::ciphertext) [[unlikely]] {
-      r.result = RecordOpenResult::malformed;
+      r.result = OpenResult::malformed;
       return false;
     }
     const UnifiedHeader& h = rec.unified;
     if (h.epoch_bits != (e.epoch_.value & kUnifiedEpochMask)) [[unlikely]] {
-      r.result = RecordOpenResult::unknown_epoch;
+      r.result = OpenResult::unknown_epoch;
       return false;
     }
     if (e.cid_.empty() ? h.has_cid : !(h.has_cid && e.cid_.equals(rec.cid))) [[unlikely]] {
-      r.result = RecordOpenResult::unknown_connection_id;
+      r.result = OpenResult::unknown_connection_id;
       return false;
     }
     const size_t tag = e.cipher_.params().tag_length;
     if (rec.body.size() < kMaskSampleLength) [[unlikely]] {
-      r.result = RecordOpenResult::too_short_to_mask;
+      r.result = OpenResult::too_short_to_mask;
       return false;
     }
     if (rec.body.size() < tag + 1 || rec.body.size() - tag > kMaxInnerPlaintextLength ||
         rec.header.size() > kCcmMaxAad) [[unlikely]] {
-      r.result = RecordOpenResult::malformed;
+      r.result = OpenResult::malformed;
       return false;
     }
     // RFC 9147 §4.2.3: unmask the sequence bits (in the header, which is
@@ -158,8 +159,7 @@ class Dtls13Opener {
         reconstruct_sequence(e.window_.get().next_expected(), low, h.sequence_bits);
     const ReplayCheck seen = e.window_.get().check(sequence);
     if (seen != ReplayCheck::fresh) [[unlikely]] {
-      r.result =
-          seen == ReplayCheck::duplicate ? RecordOpenResult::replay : RecordOpenResult::too_old;
+      r.result = seen == ReplayCheck::duplicate ? OpenResult::replay : OpenResult::too_old;
       return false;
     }
     r.number = RecordNumber(e.epoch_, sequence);
@@ -177,60 +177,44 @@ class Dtls13Opener {
   static void finish(Dtls13OpenRequest& r, const AeadOp& op) {
     Dtls13ReadEpoch& e = *r.epoch;
     if (op.engine_failed) [[unlikely]] {
-      r.result = RecordOpenResult::engine_error;
+      r.result = OpenResult::engine_error;
       return;
     }
     const size_t tag = e.cipher_.params().tag_length;
     if (CRYPTO_memcmp(op.tag, op.data + op.length, tag) != 0) [[unlikely]] {
       ++e.forgeries_;
       std::memset(op.data, 0, op.length);
-      r.result = RecordOpenResult::auth_failed;
+      r.result = OpenResult::auth_failed;
       return;
     }
     const ReplayCheck seen = e.window_.get().commit(r.number.sequence());
     if (seen != ReplayCheck::fresh) [[unlikely]] {
-      r.result =
-          seen == ReplayCheck::duplicate ? RecordOpenResult::replay : RecordOpenResult::too_old;
+      r.result = seen == ReplayCheck::duplicate ? OpenResult::replay : OpenResult::too_old;
       return;
     }
     ++e.opened_;
     const std::span<const uint8_t> inner(op.data, op.length);
     const size_t content = inner_content_length(inner);
     if (content == inner.size()) [[unlikely]] {
-      r.result = RecordOpenResult::no_content_type;
+      r.result = OpenResult::no_content_type;
       return;
     }
     r.type = static_cast<ContentType>(inner[content]);
     r.plaintext = std::span<uint8_t>(op.data, content);
-    r.result = RecordOpenResult::ok;
+    r.result = OpenResult::ok;
   }
 };
 
+bool prepare_open(Dtls13OpenRequest& r, AeadOp& op) { return Dtls13Opener::prepare(r, op); }
+void finish_open(Dtls13OpenRequest& r, const AeadOp& op) { Dtls13Opener::finish(r, op); }
+
 size_t open_dtls13_burst(CryptoContext& ctx, std::span<Dtls13OpenRequest> requests) {
-  size_t ok = 0;
-  auto& ops = ctx.ops();
-  uint8_t slot[kMaxBurst];
-  for (size_t base = 0; base < requests.size(); base += kMaxBurst) {
-    const size_t n = std::min(kMaxBurst, requests.size() - base);
-    size_t queued = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (Dtls13Opener::prepare(requests[base + i], ops[queued])) {
-        slot[queued++] = static_cast<uint8_t>(i);
-      }
-    }
-    ctx.run(queued);
-    for (size_t k = 0; k < queued; ++k) {
-      Dtls13OpenRequest& r = requests[base + slot[k]];
-      Dtls13Opener::finish(r, ops[k]);
-      ok += r.result == RecordOpenResult::ok;
-    }
-  }
-  return ok;
+  return run_in_batches<Dtls13Opener>(ctx, requests, OpenResult::ok);
 }
 
-RecordOpenResult open_dtls13_record(CryptoContext& ctx, Dtls13ReadEpoch& epoch,
-                                    Dtls13RecordView& record, ContentType& type,
-                                    RecordNumber& number, std::span<uint8_t>& plaintext) {
+OpenResult open_dtls13_record(CryptoContext& ctx, Dtls13ReadEpoch& epoch, Dtls13RecordView& record,
+                              ContentType& type, RecordNumber& number,
+                              std::span<uint8_t>& plaintext) {
   Dtls13OpenRequest r;
   r.epoch = &epoch;
   r.record = record;
@@ -241,81 +225,109 @@ RecordOpenResult open_dtls13_record(CryptoContext& ctx, Dtls13ReadEpoch& epoch,
   return r.result;
 }
 
+// Friend of Dtls13WriteEpoch: the one place its sequence and counters change.
 class Dtls13Sealer {
  public:
-  static SealResult seal(CryptoContext& ctx, Dtls13WriteEpoch& e, ContentType type,
-                         std::span<uint8_t> buffer, size_t plaintext_length,
-                         size_t& record_length, RecordNumber* number) {
+  static bool prepare(Dtls13SealRequest& r, AeadOp& op) {
+    Dtls13WriteEpoch& e = *r.epoch;
     if (!e.cipher_.valid()) [[unlikely]] {
-      return SealResult::no_key;
+      r.result = SealResult::no_key;
+      return false;
     }
     if (e.exhausted_) [[unlikely]] {
-      return SealResult::sequence_exhausted;
+      r.result = SealResult::sequence_exhausted;
+      return false;
     }
     const AeadParams& p = e.cipher_.params();
     if (e.sealed_ >= p.confidentiality_limit) [[unlikely]] {
-      return SealResult::usage_limit;
+      r.result = SealResult::usage_limit;
+      return false;
     }
-    if (plaintext_length > kMaxPlaintextLength) [[unlikely]] {
-      return SealResult::plaintext_too_long;
+    if (r.plaintext_length > kMaxPlaintextLength) [[unlikely]] {
+      r.result = SealResult::plaintext_too_long;
+      return false;
     }
     const size_t prefix = e.seal_prefix();
-    const size_t suffix = e.seal_suffix(plaintext_length);
-    if (buffer.size() < prefix + plaintext_length + suffix ||
+    const size_t suffix = e.seal_suffix(r.plaintext_length);
+    if (r.buffer.size() < prefix + r.plaintext_length + suffix ||
         (e.cipher_.engine() == Engine::ipsec_mb_ccm_burst && prefix > kCcmMaxAad)) [[unlikely]] {
-      return SealResult::buffer_too_small;
+      r.result = SealResult::buffer_too_small;
+      return false;
     }
-    const size_t inner = plaintext_length + suffix - p.tag_length;
-    uint8_t* body = buffer.data() + prefix;
-    body[plaintext_length] = static_cast<uint8_t>(type);
-    std::memset(body + plaintext_length + 1, 0, inner - plaintext_length - 1);
+    // Take the number, then advance: a number is used once, even if the
+    // engine later fails, so no (key, nonce) pair can ever repeat.
     const RecordNumber n = e.next_;
-    const uint64_t sequence = n.sequence();
-    const Dtls13WriteOptions& o = e.options_;
-    const uint16_t low = static_cast<uint16_t>(o.sequence16 ? sequence & 0xffff : sequence & 0xff);
-    write_unified_header(buffer.data(), static_cast<uint8_t>(n.epoch().value & kUnifiedEpochMask),
-                         e.cid_.bytes(), o.sequence16, o.with_length, low,
-                         static_cast<uint16_t>(inner + p.tag_length));
-    AeadOp& op = ctx.ops()[0];
-    op.cipher = &e.cipher_;
-    op.encrypt = true;
-    make_dtls13_nonce(e.iv_, sequence, op.nonce);
-    op.nonce_length = 12;
-    op.aad = buffer.data();  // the header with the sequence bits unmasked
-    op.aad_length = prefix;
-    op.data = body;
-    op.length = inner;
-    ctx.run(1);
-    if (op.engine_failed) [[unlikely]] {
-      return SealResult::engine_error;
-    }
-    std::memcpy(body + inner, op.tag, p.tag_length);
-    // RFC 9147 §4.2.3: mask the sequence bits with the sealed ciphertext.
-    uint8_t mask[2];
-    e.mask_.mask(body, mask);
-    uint8_t* seq = buffer.data() + 1 + e.cid_.size();
-    seq[0] ^= mask[0];
-    if (o.sequence16) {
-      seq[1] ^= mask[1];
-    }
     if (const auto next = n.next()) {
       e.next_ = *next;
     } else {
       e.exhausted_ = true;
     }
     ++e.sealed_;
-    record_length = prefix + inner + p.tag_length;
-    if (number != nullptr) {
-      *number = n;
+    const size_t inner = r.plaintext_length + suffix - p.tag_length;
+    uint8_t* body = r.buffer.data() + prefix;
+    body[r.plaintext_length] = static_cast<uint8_t>(r.type);
+    std::memset(body + r.plaintext_length + 1, 0, inner - r.plaintext_length - 1);
+    const uint64_t sequence = n.sequence();
+    const Dtls13WriteOptions& o = e.options_;
+    const uint16_t low = static_cast<uint16_t>(o.sequence16 ? sequence & 0xffff : sequence & 0xff);
+    write_unified_header(r.buffer.data(), static_cast<uint8_t>(n.epoch().value & kUnifiedEpochMask),
+                         e.cid_.bytes(), o.sequence16, o.with_length, low,
+                         static_cast<uint16_t>(inner + p.tag_length));
+    op.cipher = &e.cipher_;
+    op.encrypt = true;
+    make_dtls13_nonce(e.iv_, sequence, op.nonce);
+    op.nonce_length = 12;
+    op.aad = r.buffer.data();  // the header with the sequence bits unmasked
+    op.aad_length = prefix;
+    op.data = body;
+    op.length = inner;
+    r.number = n;
+    r.record_length = prefix + inner + p.tag_length;
+    return true;
+  }
+
+  static void finish(Dtls13SealRequest& r, const AeadOp& op) {
+    const Dtls13WriteEpoch& e = *r.epoch;
+    if (op.engine_failed) [[unlikely]] {
+      r.result = SealResult::engine_error;
+      r.record_length = 0;
+      return;
     }
-    return SealResult::ok;
+    const size_t tag = e.cipher_.params().tag_length;
+    std::memcpy(op.data + op.length, op.tag, tag);
+    // RFC 9147 §4.2.3: mask the sequence bits with the sealed ciphertext.
+    uint8_t mask[2];
+    e.mask_.mask(op.data, mask);
+    uint8_t* seq = r.buffer.data() + 1 + e.cid_.size();
+    seq[0] ^= mask[0];
+    if (e.options_.sequence16) {
+      seq[1] ^= mask[1];
+    }
+    r.result = SealResult::ok;
   }
 };
+
+bool prepare_seal(Dtls13SealRequest& r, AeadOp& op) { return Dtls13Sealer::prepare(r, op); }
+void finish_seal(Dtls13SealRequest& r, const AeadOp& op) { Dtls13Sealer::finish(r, op); }
+
+size_t seal_dtls13_burst(CryptoContext& ctx, std::span<Dtls13SealRequest> requests) {
+  return run_in_batches<Dtls13Sealer>(ctx, requests, SealResult::ok);
+}
 
 SealResult seal_dtls13_record(CryptoContext& ctx, Dtls13WriteEpoch& epoch, ContentType type,
                               std::span<uint8_t> buffer, size_t plaintext_length,
                               size_t& record_length, RecordNumber* number) {
-  return Dtls13Sealer::seal(ctx, epoch, type, buffer, plaintext_length, record_length, number);
+  Dtls13SealRequest r;
+  r.epoch = &epoch;
+  r.type = type;
+  r.buffer = buffer;
+  r.plaintext_length = plaintext_length;
+  seal_dtls13_burst(ctx, {&r, 1});
+  record_length = r.record_length;
+  if (number != nullptr && r.result == SealResult::ok) {
+    *number = r.number;
+  }
+  return r.result;
 }
 
 }  // namespace dtlsgw::record

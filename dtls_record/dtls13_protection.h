@@ -31,9 +31,9 @@
 #include "dtls_record/dtls13_header.h"
 #include "dtls_record/hkdf_label.h"
 #include "dtls_record/record_cipher.h"
+#include "dtls_record/record_format.h"
 #include "dtls_record/record_number.h"
 #include "dtls_record/record_number_mask.h"
-#include "dtls_record/record_open_result.h"
 #include "dtls_record/record_protection.h"
 #include "dtls_record/replay_window.h"
 
@@ -41,6 +41,7 @@ namespace dtlsgw::record {
 
 class Dtls13ReadEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls13;
   explicit Dtls13ReadEpoch(uint32_t replay_window_bits = 64) : window_(replay_window_bits) {}
 
   // `own_cid`: the CID this receiver asked for (records must carry it);
@@ -77,8 +78,8 @@ class Dtls13ReadEpoch {
 
 // How a sealer frames its records and pads its inner plaintexts.
 struct Dtls13WriteOptions {
-  bool sequence16 = true;    // S: 16-bit sequence numbers (wolfSSL's choice)
-  bool with_length = true;   // L: needed unless the record ends the datagram
+  bool sequence16 = true;   // S: 16-bit sequence numbers (wolfSSL's choice)
+  bool with_length = true;  // L: needed unless the record ends the datagram
   // Zero bytes after the content type: at least `padding`, then more until
   // the inner plaintext is a multiple of `pad_to_multiple` (0: no rounding).
   // Short records get more so the ciphertext can be sampled (§4.2.3).
@@ -88,6 +89,7 @@ struct Dtls13WriteOptions {
 
 class Dtls13WriteEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls13;
   // `peer_cid`: the CID the peer asked for, sent in every record (empty:
   // no C bit). `first_sequence` as in WriteEpoch::install.
   [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
@@ -131,23 +133,47 @@ struct Dtls13OpenRequest {
   Dtls13ReadEpoch* epoch = nullptr;
   Dtls13RecordView record;  // a ciphertext from Dtls13Walker, in place
   // Filled by open:
-  RecordOpenResult result = RecordOpenResult::malformed;
+  OpenResult result = OpenResult::malformed;
   ContentType type = ContentType::application_data;  // the inner type
   RecordNumber number;
   std::span<uint8_t> plaintext;  // inside record.body
 };
 
 size_t open_dtls13_burst(CryptoContext& ctx, std::span<Dtls13OpenRequest> requests);
-RecordOpenResult open_dtls13_record(CryptoContext& ctx, Dtls13ReadEpoch& epoch,
-                                    Dtls13RecordView& record, ContentType& type,
-                                    RecordNumber& number, std::span<uint8_t>& plaintext);
+OpenResult open_dtls13_record(CryptoContext& ctx, Dtls13ReadEpoch& epoch, Dtls13RecordView& record,
+                              ContentType& type, RecordNumber& number,
+                              std::span<uint8_t>& plaintext);
 
 // ---- Sealing ---------------------------------------------------------------
+
+struct Dtls13SealRequest {
+  Dtls13WriteEpoch* epoch = nullptr;
+  ContentType type = ContentType::application_data;  // the inner type
+  // The record is written from buffer.data(); the plaintext must be at
+  // buffer.data() + epoch->seal_prefix(), with
+  // epoch->seal_suffix(plaintext_length) bytes of room after it.
+  std::span<uint8_t> buffer;
+  size_t plaintext_length = 0;
+  // Filled by seal_dtls13_burst:
+  SealResult result = SealResult::engine_error;
+  RecordNumber number;
+  size_t record_length = 0;
+};
+
+// Seals every request as one crypto batch per kMaxBurst; the record
+// numbers are masked after the AEAD (§4.2.3). Returns how many are `ok`.
+size_t seal_dtls13_burst(CryptoContext& ctx, std::span<Dtls13SealRequest> requests);
 
 // Seals the plaintext at buffer.data() + epoch.seal_prefix() into a record
 // that starts at buffer.data(); record_length is its total length.
 SealResult seal_dtls13_record(CryptoContext& ctx, Dtls13WriteEpoch& epoch, ContentType type,
                               std::span<uint8_t> buffer, size_t plaintext_length,
                               size_t& record_length, RecordNumber* number = nullptr);
+
+// The two passes of the bursts above (record_dispatch.h).
+bool prepare_open(Dtls13OpenRequest& r, AeadOp& op);
+void finish_open(Dtls13OpenRequest& r, const AeadOp& op);
+bool prepare_seal(Dtls13SealRequest& r, AeadOp& op);
+void finish_seal(Dtls13SealRequest& r, const AeadOp& op);
 
 }  // namespace dtlsgw::record

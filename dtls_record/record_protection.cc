@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dtls_record/burst_batches.h"
 #include "dtls_record/wire.h"
 
 namespace dtlsgw::record {
@@ -25,6 +26,12 @@ std::string_view to_string(OpenResult r) {
       return "auth_failed";
     case OpenResult::engine_error:
       return "engine_error";
+    case OpenResult::too_short_to_mask:
+      return "too_short_to_mask";
+    case OpenResult::unknown_connection_id:
+      return "unknown_connection_id";
+    case OpenResult::no_content_type:
+      return "no_content_type";
   }
   return "invalid";
 }
@@ -83,32 +90,6 @@ void write_additional_data(uint8_t aad[13], RecordNumber number, ContentType typ
   aad[8] = static_cast<uint8_t>(type);
   wire::store_u16(aad + 9, static_cast<uint16_t>(version));
   wire::store_u16(aad + 11, static_cast<uint16_t>(plaintext_length));
-}
-
-// The two passes around one crypto batch, shared by open and seal (the
-// VPP shape): pass 1 prepares every request the batch will take, the
-// engine runs them together, pass 2 finishes each. Chunks of kMaxBurst.
-template <typename Pass, typename Request, typename Result>
-size_t run_in_batches(CryptoContext& ctx, std::span<Request> requests, Result ok_value) {
-  size_t ok = 0;
-  auto& ops = ctx.ops();
-  uint8_t slot[kMaxBurst];
-  for (size_t base = 0; base < requests.size(); base += kMaxBurst) {
-    const size_t n = std::min(kMaxBurst, requests.size() - base);
-    size_t queued = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (Pass::prepare(requests[base + i], ops[queued])) {
-        slot[queued++] = static_cast<uint8_t>(i);
-      }
-    }
-    ctx.run(queued);
-    for (size_t k = 0; k < queued; ++k) {
-      Request& r = requests[base + slot[k]];
-      Pass::finish(r, ops[k]);
-      ok += r.result == ok_value;
-    }
-  }
-  return ok;
 }
 
 }  // namespace
@@ -190,6 +171,9 @@ class RecordOpener {
     r.plaintext = std::span<uint8_t>(op.data, op.length);
   }
 };
+
+bool prepare_open(OpenRequest& r, AeadOp& op) { return RecordOpener::prepare(r, op); }
+void finish_open(OpenRequest& r, const AeadOp& op) { RecordOpener::finish(r, op); }
 
 size_t open_burst(CryptoContext& ctx, std::span<OpenRequest> requests) {
   return run_in_batches<RecordOpener>(ctx, requests, OpenResult::ok);
@@ -284,6 +268,9 @@ class RecordSealer {
     r.result = SealResult::ok;
   }
 };
+
+bool prepare_seal(SealRequest& r, AeadOp& op) { return RecordSealer::prepare(r, op); }
+void finish_seal(SealRequest& r, const AeadOp& op) { RecordSealer::finish(r, op); }
 
 size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests) {
   return run_in_batches<RecordSealer>(ctx, requests, SealResult::ok);

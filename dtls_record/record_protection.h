@@ -21,6 +21,7 @@
 #include "dtls_record/aead_suite.h"
 #include "dtls_record/crypto_context.h"
 #include "dtls_record/record_cipher.h"
+#include "dtls_record/record_format.h"
 #include "dtls_record/record_header.h"
 #include "dtls_record/record_number.h"
 #include "dtls_record/record_walker.h"
@@ -37,8 +38,18 @@ enum class OpenResult : uint8_t {
   too_old,        // left of the replay window
   auth_failed,    // the tag did not verify
   engine_error,   // the crypto engine refused the job (never expected)
+  // The reasons below come only from DTLS 1.3 and RFC 9146 records.
+  // RFC 9147 §4.2.3: fewer than 16 bytes of ciphertext to sample for the
+  // record-number mask. "Receivers MUST reject shorter records as if they
+  // had failed deprotection" (counted apart: it needs no AEAD work).
+  too_short_to_mask,
+  // The record's CID is not the one this epoch was installed with.
+  unknown_connection_id,
+  // Authenticated, but the inner plaintext is all zeros: no content type
+  // (RFC 8446 §5.4, RFC 9146 §5: "unexpected_message").
+  no_content_type,
 };
-inline constexpr size_t kOpenResultCount = 7;
+inline constexpr size_t kOpenResultCount = 10;
 std::string_view to_string(OpenResult r);
 
 enum class SealResult : uint8_t {
@@ -72,6 +83,7 @@ inline constexpr uint64_t kDefaultCcm8ForgeryAlarm = 128;
 // usage counters. Owned and written by exactly one thread.
 class ReadEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls12;
   explicit ReadEpoch(uint32_t replay_window_bits = 64) : window_(replay_window_bits) {}
 
   [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
@@ -115,6 +127,7 @@ class ReadEpoch {
 // The writing half of one epoch's keys.
 class WriteEpoch {
  public:
+  static constexpr RecordFormat kFormat = RecordFormat::dtls12;
   // `first_sequence`: the first number this key may use (the handover sets
   // it above the last one OpenSSL wrote, DESIGN.md).
   // `foreign_explicit_nonces`: the 8-byte explicit nonces another writer
@@ -211,5 +224,14 @@ size_t seal_burst(CryptoContext& ctx, std::span<SealRequest> requests);
 
 SealResult seal_record(CryptoContext& ctx, WriteEpoch& epoch, ContentType type,
                        std::span<uint8_t> buffer, size_t plaintext_length, size_t& record_length);
+
+// The two passes of open_burst and seal_burst, one request each, for the
+// mixed-format bursts of record_dispatch.h (pass 1 fills `op`, returning
+// false when the request was refused before the AEAD; pass 2 after the
+// engine ran it).
+bool prepare_open(OpenRequest& r, AeadOp& op);
+void finish_open(OpenRequest& r, const AeadOp& op);
+bool prepare_seal(SealRequest& r, AeadOp& op);
+void finish_seal(SealRequest& r, const AeadOp& op);
 
 }  // namespace dtlsgw::record

@@ -309,9 +309,9 @@ class Decoder {
       }
       ContentType type{};
       std::span<uint8_t> pt;
-      const RecordOpenResult o = open_cid_record(ctx_, *dir.cid, v, type, pt);
+      const OpenResult o = open_cid_record(ctx_, *dir.cid, v, type, pt);
       r.result = std::string(to_string(o));
-      if (o == RecordOpenResult::ok) {
+      if (o == OpenResult::ok) {
         r.content_type = static_cast<uint8_t>(type);
         r.plaintext.assign(pt.begin(), pt.end());
       }
@@ -405,9 +405,9 @@ class Decoder {
     ContentType type{};
     RecordNumber number;
     std::span<uint8_t> pt;
-    const RecordOpenResult o = open_dtls13_record(ctx_, *e, v, type, number, pt);
+    const OpenResult o = open_dtls13_record(ctx_, *e, v, type, number, pt);
     r.result = std::string(to_string(o));
-    if (o == RecordOpenResult::ok) {
+    if (o == OpenResult::ok) {
       r.sequence = number.sequence();
       r.content_type = static_cast<uint8_t>(type);
       r.plaintext.assign(pt.begin(), pt.end());

@@ -184,16 +184,16 @@ Bytes seal13(Dtls13Pair& p, ContentType type, const Bytes& plaintext) {
   return buffer;
 }
 
-RecordOpenResult open13(Dtls13Pair& p, Bytes record, Bytes* plaintext = nullptr,
+OpenResult open13(Dtls13Pair& p, Bytes record, Bytes* plaintext = nullptr,
                         RecordNumber* number = nullptr, ContentType* type = nullptr) {
   Dtls13RecordView v;
   if (parse_unified_header(record, p.reader.cid().size(), v) != Dtls13HeaderResult::ok) {
-    return RecordOpenResult::malformed;
+    return OpenResult::malformed;
   }
   ContentType t{};
   RecordNumber n;
   std::span<uint8_t> pt;
-  const RecordOpenResult r = open_dtls13_record(*p.ctx, p.reader, v, t, n, pt);
+  const OpenResult r = open_dtls13_record(*p.ctx, p.reader, v, t, n, pt);
   if (plaintext) plaintext->assign(pt.begin(), pt.end());
   if (number) *number = n;
   if (type) *type = t;
@@ -226,12 +226,12 @@ TEST_P(Dtls13Protection, SealOpenTamperReplay) {
     Bytes pt;
     RecordNumber n;
     ContentType t{};
-    ASSERT_EQ(open13(p, record, &pt, &n, &t), RecordOpenResult::ok) << i;
+    ASSERT_EQ(open13(p, record, &pt, &n, &t), OpenResult::ok) << i;
     EXPECT_EQ(pt, message);
     EXPECT_EQ(n.sequence(), 250u + i);
     EXPECT_EQ(t, ContentType::application_data);
     // RFC 9147 §4.5.1: a second copy is a replay.
-    EXPECT_EQ(open13(p, record), RecordOpenResult::replay);
+    EXPECT_EQ(open13(p, record), OpenResult::replay);
   }
   // Tamper: flip each byte of header, CID, masked sequence, body and tag.
   const Bytes record = seal13(p, ContentType::alert, {1, 0});
@@ -240,16 +240,16 @@ TEST_P(Dtls13Protection, SealOpenTamperReplay) {
   for (size_t i = 0; i < record.size(); ++i) {
     Bytes t = record;
     t[i] ^= 0x01;
-    EXPECT_NE(open13(p, t), RecordOpenResult::ok) << "byte " << i;
+    EXPECT_NE(open13(p, t), OpenResult::ok) << "byte " << i;
     EXPECT_EQ(p.reader.replay_window().next_expected(), before);
   }
   EXPECT_EQ(p.reader.records_opened(), opened);
-  EXPECT_EQ(open13(p, record), RecordOpenResult::ok);  // the original still opens
+  EXPECT_EQ(open13(p, record), OpenResult::ok);  // the original still opens
   // A wrong CID never reaches the AEAD.
   if (!cid.empty()) {
     Bytes t = seal13(p, ContentType::application_data, message);
     t[1] ^= 0x80;
-    EXPECT_EQ(open13(p, t), RecordOpenResult::unknown_connection_id);
+    EXPECT_EQ(open13(p, t), OpenResult::unknown_connection_id);
   }
 }
 
@@ -268,14 +268,14 @@ TEST(Rfc9147Section4_2_3, RecordsTooShortToMaskAreRejected) {
   // 15 bytes of ciphertext.
   Bytes record = {0x2f, 0x00, 0x00, 0x00, 0x0f};
   record.resize(record.size() + 15, 0x5a);
-  EXPECT_EQ(open13(p, record), RecordOpenResult::too_short_to_mask);
+  EXPECT_EQ(open13(p, record), OpenResult::too_short_to_mask);
   // "Senders MUST pad short plaintexts out": a 2-byte alert under CCM-8
   // (the record wolfSSL 5.6.4 could not build) is padded to 16 bytes.
   ASSERT_TRUE(p.writer.install_secret(*p.ctx, Epoch{3}, *suite, secret, {}));
   const Bytes sealed = seal13(p, ContentType::alert, {1, 0});
   EXPECT_EQ(sealed.size(), 5u + 16u);
   Bytes pt;
-  EXPECT_EQ(open13(p, sealed, &pt), RecordOpenResult::ok);
+  EXPECT_EQ(open13(p, sealed, &pt), OpenResult::ok);
   EXPECT_EQ(pt, (Bytes{1, 0}));
 }
 
@@ -292,11 +292,11 @@ TEST(Rfc9147Section4, PaddingPolicyAndAllZeroInnerPlaintext) {
   EXPECT_EQ(sealed.size(), 5u + 64u + 16u);  // 40 + 1 + 3 -> 64
   EXPECT_EQ(sealed[0], 0x2c);                // epoch 4: bits 00
   Bytes pt;
-  EXPECT_EQ(open13(p, sealed, &pt), RecordOpenResult::ok);
+  EXPECT_EQ(open13(p, sealed, &pt), OpenResult::ok);
   EXPECT_EQ(pt, Bytes(40, 'x'));
   // Content type 0 and no content: the inner plaintext is all zeros.
   const Bytes zeros = seal13(p, static_cast<ContentType>(0), {});
-  EXPECT_EQ(open13(p, zeros), RecordOpenResult::no_content_type);
+  EXPECT_EQ(open13(p, zeros), OpenResult::no_content_type);
 }
 
 // RFC 8446 §7.2 with the "dtls13" prefix: epoch 4 and later open with the
@@ -318,7 +318,7 @@ TEST(Rfc8446Section7_2, KeyUpdateEpochs) {
     const Bytes record = seal13(p, ContentType::application_data, {'k'});
     EXPECT_EQ(reconstruct_epoch(Epoch{static_cast<uint16_t>(epoch - 1)}, record[0] & 3).value,
               epoch);
-    EXPECT_EQ(open13(p, record), RecordOpenResult::ok);
+    EXPECT_EQ(open13(p, record), OpenResult::ok);
     // The previous epoch's key does not open it.
     Dtls13RecordView v;
     Bytes copy = record;
@@ -326,7 +326,7 @@ TEST(Rfc8446Section7_2, KeyUpdateEpochs) {
     ContentType t{};
     RecordNumber n;
     std::span<uint8_t> pt;
-    EXPECT_NE(open_dtls13_record(*ctx, previous, v, t, n, pt), RecordOpenResult::ok);
+    EXPECT_NE(open_dtls13_record(*ctx, previous, v, t, n, pt), OpenResult::ok);
   }
   Bytes wrong(48);
   EXPECT_FALSE(next_dtls13_traffic_secret(HkdfHash::sha256, secret, wrong));
@@ -350,14 +350,14 @@ Bytes seal_cid(CidPair& p, ContentType type, const Bytes& plaintext) {
   return buffer;
 }
 
-RecordOpenResult open_cid(CidPair& p, Bytes record, Bytes* plaintext = nullptr) {
+OpenResult open_cid(CidPair& p, Bytes record, Bytes* plaintext = nullptr) {
   CidRecordView v;
   if (parse_cid_record(record, p.reader.cid().size(), v) != HeaderResult::ok) {
-    return RecordOpenResult::malformed;
+    return OpenResult::malformed;
   }
   ContentType t{};
   std::span<uint8_t> pt;
-  const RecordOpenResult r = open_cid_record(*p.ctx, p.reader, v, t, pt);
+  const OpenResult r = open_cid_record(*p.ctx, p.reader, v, t, pt);
   if (plaintext) plaintext->assign(pt.begin(), pt.end());
   return r;
 }
@@ -381,13 +381,13 @@ TEST_P(CidProtection, SealOpenTamperReplayPadding) {
   for (size_t i = 0; i < record.size(); ++i) {
     Bytes t = record;
     t[i] ^= 0x01;
-    EXPECT_NE(open_cid(p, t), RecordOpenResult::ok) << "byte " << i;
+    EXPECT_NE(open_cid(p, t), OpenResult::ok) << "byte " << i;
     EXPECT_EQ(p.reader.replay_window().next_expected(), before);
   }
   Bytes pt;
-  ASSERT_EQ(open_cid(p, record, &pt), RecordOpenResult::ok);
+  ASSERT_EQ(open_cid(p, record, &pt), OpenResult::ok);
   EXPECT_EQ(pt, message);
-  EXPECT_EQ(open_cid(p, record), RecordOpenResult::replay);
+  EXPECT_EQ(open_cid(p, record), OpenResult::replay);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllAeads, CidProtection,

@@ -44,8 +44,8 @@ void check(const uint8_t* data, size_t size) {
   }
   ContentType type{};
   std::span<uint8_t> plaintext;
-  const RecordOpenResult o = open_cid_record(*ctx, epoch, v, type, plaintext);
-  if (o != RecordOpenResult::ok) {
+  const OpenResult o = open_cid_record(*ctx, epoch, v, type, plaintext);
+  if (o != OpenResult::ok) {
     FUZZ_CHECK(epoch.replay_window().next_expected() == 0);
   } else {
     FUZZ_CHECK(plaintext.data() >= datagram.data() &&
