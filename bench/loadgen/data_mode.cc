@@ -1,0 +1,13 @@
+// Placeholder until the data mode lands (its owner replaces this file).
+#include <cstdio>
+
+#include "bench/loadgen/modes.h"
+
+namespace dtlsgw::loadgen {
+
+int run_data_mode(int, char**) {
+  std::fputs("dtlsgw-loadgen: the data mode is not built yet\n", stderr);
+  return 2;
+}
+
+}  // namespace dtlsgw::loadgen

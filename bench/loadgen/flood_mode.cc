@@ -1,0 +1,13 @@
+// Placeholder until the flood mode lands (its owner replaces this file).
+#include <cstdio>
+
+#include "bench/loadgen/modes.h"
+
+namespace dtlsgw::loadgen {
+
+int run_flood_mode(int, char**) {
+  std::fputs("dtlsgw-loadgen: the flood mode is not built yet\n", stderr);
+  return 2;
+}
+
+}  // namespace dtlsgw::loadgen

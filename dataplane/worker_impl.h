@@ -1,0 +1,326 @@
+// The worker's state, shared by the files that implement it (internal to
+// the dataplane library): worker.cc (set-up, the loop, frames),
+// worker_outside.cc (outside → inside: walk, punt, open), worker_backend.cc
+// (plaintext to the backend), worker_inside.cc (inside → outside: seal)
+// and worker_control.cc (handover, close, ctl-tx, events). The helpers
+// every packet uses are defined here so each file can inline them.
+#pragma once
+
+#include "dataplane/worker.h"
+
+#include <openssl/crypto.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include "dataplane/packet.h"
+#include "dataplane/token_bucket.h"
+#include "dtls_record/record_protection.h"
+#include "dtls_record/record_walker.h"
+#include "handshake/client_hello.h"
+#include "handshake/cookie.h"
+
+namespace dtlsgw::dataplane {
+
+namespace worker_internal {
+
+using record::ContentType;
+using record::OpenResult;
+
+constexpr unsigned kRxBurst = 32;
+constexpr unsigned kTxBuffer = 128;
+// Records one outside burst may queue for opening before they are opened.
+constexpr unsigned kMaxRecords = 128;
+constexpr uint16_t kEpochOne = 1;
+// How long the dataplane expects more of a handshake after punting its
+// cookie ClientHello (the client's retransmissions back off to 60 s).
+constexpr uint64_t kHandshakeExpiryMs = 120'000;
+// A final flight is kept until the client's first application data proves
+// it arrived, or this long.
+constexpr uint32_t kFinalFlightHoldS = 60;
+constexpr uint32_t kFinalFlightSlots = 4096;
+constexpr unsigned kSweepSlotsPerMs = 256;
+// CCM-8 under forgery alarm (RFC 9147 §4.5.3): at most one forgery attempt
+// per session per this many ms; the session stays open.
+constexpr uint32_t kForgeryHoldMs = 100;
+// Slots of the events ring only confirmations (installed, install failed)
+// may use, so a flood of alerts cannot stall handovers (issue contract).
+constexpr unsigned kEventSlotsForConfirmations = 1024;
+
+// RFC 5246 §7.2.
+constexpr uint8_t kAlertWarning = 1;
+constexpr uint8_t kAlertFatal = 2;
+constexpr uint8_t kAlertCloseNotify = 0;
+// RFC 5246 §7.4.
+constexpr uint8_t kHandshakeFinished = 20;
+
+struct FinalFlight {
+  std::array<rte_mbuf*, contract::kMaxFinalFlightDatagrams> datagrams{};
+  uint32_t count = 0;
+  uint32_t expires_s = 0;
+};
+
+// One record queued for opening, and where it came from.
+struct QueuedRecord {
+  rte_mbuf* packet = nullptr;
+  Session* session = nullptr;
+  uint16_t packet_slot = 0;  // index into the burst's packet list
+};
+
+inline uint8_t* mbuf_data(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
+
+inline uint32_t sum_words(uint32_t be_address) {
+  const uint32_t a = ntohl(be_address);
+  return (a >> 16) + (a & 0xffff);
+}
+inline uint16_t fold(uint32_t sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+inline void store_be16(uint8_t* p, uint16_t v) {
+  const uint16_t be = htons(v);
+  std::memcpy(p, &be, 2);
+}
+
+// packet::write_udp_headers for the untagged frames the data path sends,
+// with the IPv4 header checksum (and the UDP pseudo-header sum, returned)
+// computed from the values instead of read back from the header just
+// written: that read-back mixes 8-byte loads over 1-, 2- and 4-byte stores,
+// which the CPU cannot forward (a stall of its own per packet at 64 B).
+// Same bytes (tests/dataplane: packet_test checks write_udp_headers; the
+// data-path tests parse what this writes).
+inline uint16_t write_untagged_udp_headers(uint8_t* out, const packet::UdpEndpoints& e,
+                                    size_t payload_length, uint16_t ip_id) {
+  constexpr uint16_t kVersionIhl = 0x4500;  // version 4, IHL 5, DSCP/ECN 0
+  constexpr uint16_t kDontFragment = 0x4000;
+  constexpr uint16_t kTtlUdp = 64 << 8 | 17;  // TTL 64, protocol UDP
+  const auto udp_length = static_cast<uint16_t>(packet::kUdpHeaderLength + payload_length);
+  const auto total_length = static_cast<uint16_t>(packet::kIpv4HeaderLength + udp_length);
+  const uint32_t addresses = sum_words(e.source.be) + sum_words(e.destination.be);
+  const uint16_t ip_checksum = static_cast<uint16_t>(
+      ~fold(uint32_t{kVersionIhl} + total_length + ip_id + kDontFragment + kTtlUdp + addresses));
+
+  std::memcpy(out, e.destination_mac.bytes, 6);
+  std::memcpy(out + 6, e.source_mac.bytes, 6);
+  store_be16(out + 12, packet::kEtherTypeIpv4);
+  uint8_t* ip = out + packet::kEthernetHeaderLength;
+  store_be16(ip, kVersionIhl);
+  store_be16(ip + 2, total_length);
+  store_be16(ip + 4, ip_id);
+  store_be16(ip + 6, kDontFragment);
+  store_be16(ip + 8, kTtlUdp);
+  store_be16(ip + 10, ip_checksum);
+  std::memcpy(ip + 12, &e.source.be, 4);
+  std::memcpy(ip + 16, &e.destination.be, 4);
+  uint8_t* udp = ip + packet::kIpv4HeaderLength;
+  store_be16(udp, e.source_port);
+  store_be16(udp + 2, e.destination_port);
+  store_be16(udp + 4, udp_length);
+  store_be16(udp + 6, 0);
+  // RFC 768 pseudo-header sum (not complemented): what a device with UDP
+  // checksum offload wants in the checksum field.
+  return fold(addresses + 17 + udp_length);
+}
+
+}  // namespace worker_internal
+
+using namespace worker_internal;  // NOLINT: the worker files' own vocabulary
+
+
+struct Worker::Impl {
+  DataplaneContext& ctx;
+  Worker& self;
+  unsigned index;
+  WorkerCounters& counters;
+
+  std::unique_ptr<record::CryptoContext> crypto;
+  std::unique_ptr<handshake::CookieMaker> cookies;
+  uint32_t cookie_sequence = UINT32_MAX;
+  bool have_cookie_secret = false;
+  TokenBucket punt_bucket;
+  rte_hash* pending = nullptr;  // flows with a handshake in progress → expiry (ms)
+
+  // Inside source ports this worker may hand out, per backend.
+  std::vector<std::vector<uint16_t>> free_ports;
+
+  std::vector<FinalFlight> final_flights = std::vector<FinalFlight>(kFinalFlightSlots);
+  std::vector<uint32_t> free_final_flights;
+
+  std::array<rte_mbuf*, kTxBuffer> outside_tx{};
+  unsigned outside_tx_count = 0;
+  std::array<rte_mbuf*, kTxBuffer> inside_tx{};
+  unsigned inside_tx_count = 0;
+
+  // The outside burst being opened.
+  std::array<record::OpenRequest, kMaxRecords> requests{};
+  std::array<QueuedRecord, kMaxRecords> queued{};
+  unsigned queued_count = 0;
+  std::array<rte_mbuf*, kRxBurst * 2> burst_packets{};
+  std::array<uint8_t, kRxBurst * 2> burst_records{};  // records queued per packet
+  std::array<bool, kRxBurst * 2> burst_reused{};
+  unsigned burst_count = 0;
+  std::vector<std::pair<Session*, contract::ClosedBy>> closing;
+
+  // Per-burst scratch of outside_burst and inside_burst (never nested):
+  // members, not locals, so a burst does not zero 2 KiB of frames first
+  // (those string stores then stall the loads of what parse_frame wrote).
+  std::array<packet::Frame, kRxBurst> rx_frames;
+  std::array<contract::FlowKey, kRxBurst> rx_flows;
+  std::array<const contract::FlowKey*, kRxBurst> rx_flow_keys{};
+  std::array<InsideKey, kRxBurst> rx_inside_keys;
+  std::array<const InsideKey*, kRxBurst> rx_inside_key_ptrs{};
+  std::array<rte_mbuf*, kRxBurst> rx_mine{};
+  std::array<Session*, kRxBurst> rx_sessions{};
+  std::array<record::SealRequest, kRxBurst> seal_requests;
+  std::array<rte_mbuf*, kRxBurst> seal_packets{};
+  std::array<Session*, kRxBurst> seal_sessions{};
+
+  uint64_t now_ms = 0;
+  uint32_t now_s = 0;
+  uint64_t now_tsc = 0;
+  uint64_t last_sweep_ms = 0;
+  uint32_t sweep_cursor = 0;
+  uint64_t last_arp_ms = 0;
+  uint16_t ip_id = 0;
+  bool quiet = false;  // no events (bulk static-key installs)
+  bool sessions_closed = false;  // a session was closed since the burst's lookup
+
+  Impl(DataplaneContext& c, Worker& w, unsigned i)
+      : ctx(c), self(w), index(i), counters(c.counters[i]) {}
+
+  ~Impl() {
+    for (FinalFlight& f : final_flights) {
+      for (uint32_t i = 0; i < f.count; ++i) {
+        rte_pktmbuf_free(f.datagrams[i]);
+      }
+    }
+    for (unsigned i = 0; i < outside_tx_count; ++i) {
+      rte_pktmbuf_free(outside_tx[i]);
+    }
+    for (unsigned i = 0; i < inside_tx_count; ++i) {
+      rte_pktmbuf_free(inside_tx[i]);
+    }
+    rte_hash_free(pending);
+  }
+
+  bool init(std::string& error);
+  void update_clock();
+  unsigned poll();
+
+  // ---- outside → inside ----
+  void outside_burst(rte_mbuf** packets, unsigned count);
+  // One datagram of a flow this worker owns; `session` from the burst's
+  // bulk lookup (nullptr: none).
+  void outside_packet(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
+                      Session* session);
+  // False when the datagram is an established session's and not a
+  // ClientHello: the caller walks it (it may go on in epoch 1).
+  bool epoch0_datagram(rte_mbuf* m, const packet::Frame& frame, const contract::FlowKey& flow,
+                       Session* session);
+  void open_queued();
+  void dispatch_opened(const record::OpenRequest& r, const QueuedRecord& q, bool in_place);
+  // True when `m` itself went out (in place): the burst must not free it.
+  bool forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
+                         bool in_place);
+  void resend_final_flight(Session* s, bool rate_limited);
+
+  // ---- inside → outside ----
+  void inside_burst(rte_mbuf** packets, unsigned count);
+
+  // ---- control ----
+  void handle_keys();
+  void install(const contract::InstallMessage& msg);
+  void close(Session* s, contract::ClosedBy why, bool send_close_notify);
+  void close_identity(const contract::Identity& identity, contract::ClosedBy why);
+  // Closes the sessions whose peer closed them during the last burst
+  // (after the burst: other records of it may point at them).
+  void close_pending() {
+    for (const auto& [s, why] : closing) {
+      // RFC 5246 §7.2.1: answer a close_notify with one; a fatal alert
+      // ends the connection at once.
+      close(s, why, why == contract::ClosedBy::peer_close_notify);
+    }
+    closing.clear();
+  }
+  void handle_ctl_tx();
+  void punt(const packet::Frame& frame, const contract::FlowKey& flow,
+            std::span<const uint8_t> datagram, uint16_t flags);
+  void send_event(contract::EventKind kind, uint16_t detail, const contract::FlowKey& flow,
+                  const Session* s);
+  bool handshake_pending(const contract::FlowKey& flow);
+  void refresh_cookie_secrets();
+
+  // ---- frames ----
+  bool arp(rte_mbuf* m, const packet::Frame& frame, bool outside);
+  void send_arp_requests();
+  void idle_sweep();
+  void hand_off(rte_mbuf* m, unsigned owner, uint16_t port);
+  bool send_payload_copy(const packet::UdpEndpoints& e, std::span<const uint8_t> payload,
+                         bool outside);
+  void finish_frame(rte_mbuf* m, const packet::UdpEndpoints& e, size_t payload_length,
+                    bool outside);
+  void queue_tx(rte_mbuf* m, bool outside);
+  void flush_tx();
+  packet::UdpEndpoints to_peer(const Session& s) const;
+  packet::UdpEndpoints to_peer(const contract::FlowKey& flow, const uint8_t mac[6]) const;
+  bool to_backend(const Session& s, packet::UdpEndpoints& e);
+  bool seal_and_send(Session* s, ContentType type, std::span<const uint8_t> plaintext);
+};
+
+inline void Worker::Impl::finish_frame(rte_mbuf* m, const packet::UdpEndpoints& e,
+                                size_t payload_length, bool outside) {
+  uint8_t* frame = mbuf_data(m);
+  const size_t l2 = packet::kEthernetHeaderLength + (e.has_vlan ? packet::kVlanTagLength : 0);
+  const bool offload = outside ? ctx.outside_checksum_offload : ctx.inside_checksum_offload;
+  m->ol_flags = 0;
+  if (!e.has_vlan) [[likely]] {
+    const uint16_t pseudo = write_untagged_udp_headers(frame, e, payload_length, ip_id++);
+    uint8_t* udp = frame + l2 + packet::kIpv4HeaderLength;
+    if (offload) {
+      m->l2_len = l2;
+      m->l3_len = packet::kIpv4HeaderLength;
+      m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+      store_be16(udp + 6, pseudo);
+    } else {
+      // packet::set_udp_checksum, with the pseudo-header sum already known.
+      auto checksum = static_cast<uint16_t>(
+          ~packet::internet_checksum(udp, packet::kUdpHeaderLength + payload_length, pseudo));
+      // RFC 768: a computed zero is sent as all ones (zero means none).
+      store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
+    }
+    return;
+  } else {
+    packet::write_udp_headers(frame, e, payload_length, ip_id++);
+  }
+  if (offload) {
+    // The device sums the UDP datagram; it needs the pseudo-header sum.
+    m->l2_len = l2;
+    m->l3_len = packet::kIpv4HeaderLength;
+    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + l2);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(frame + l2 + packet::kIpv4HeaderLength);
+    udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+  } else {
+    packet::set_udp_checksum(frame + l2);
+  }
+}
+inline void Worker::Impl::queue_tx(rte_mbuf* m, bool outside) {
+  auto& buffer = outside ? outside_tx : inside_tx;
+  unsigned& count = outside ? outside_tx_count : inside_tx_count;
+  if (count == buffer.size()) {
+    flush_tx();
+  }
+  buffer[count++] = m;
+}
+
+}  // namespace dtlsgw::dataplane

@@ -1,0 +1,140 @@
+// Inside → outside: a backend datagram sealed into a record for its peer.
+
+#include "dataplane/worker_impl.h"
+
+namespace dtlsgw::dataplane {
+
+// ---- inside → outside -------------------------------------------------
+
+void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
+  // Pass 1: parse, keep the datagrams for this worker's inside ports, look
+  // them up at once and ask for their sessions and write keys together.
+  auto& frames = rx_frames;
+  auto& keys = rx_inside_keys;
+  auto& key_ptrs = rx_inside_key_ptrs;
+  auto& mine = rx_mine;
+  auto& found = rx_sessions;
+  unsigned candidates = 0;
+  const InsideConfig& in = ctx.config.inside;
+  for (unsigned i = 0; i < count; ++i) {
+    rte_mbuf* m = packets[i];
+    packet::Frame& frame = frames[candidates];
+    const packet::FrameResult r =
+        packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    if (r != packet::FrameResult::udp) {
+      if (r == packet::FrameResult::arp && arp(m, frame, false)) {
+        continue;
+      }
+      counters.add(r == packet::FrameResult::arp      ? Counter::drop_not_for_us
+                   : r == packet::FrameResult::not_ipv4 ? Counter::drop_not_ipv4
+                   : r == packet::FrameResult::not_udp  ? Counter::drop_not_udp
+                   : r == packet::FrameResult::ip_fragment ? Counter::drop_ip_fragment
+                                                            : Counter::drop_malformed_frame);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (frame.destination != in.address || frame.destination_port < in.source_port_first ||
+        frame.destination_port > in.source_port_last) [[unlikely]] {
+      counters.add(Counter::drop_not_for_us);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const unsigned owner = ctx.owner_of_local_port(frame.destination_port);
+    if (owner != index) {
+      hand_off(m, owner, ctx.inside_port);
+      continue;
+    }
+    keys[candidates] = InsideKey{frame.source.be, frame.source_port, frame.destination_port};
+    key_ptrs[candidates] = &keys[candidates];
+    mine[candidates++] = m;
+  }
+  if (candidates == 0) {
+    return;
+  }
+  ctx.sessions->find_inside_bulk(key_ptrs.data(), candidates, found.data());
+  for (unsigned k = 0; k < candidates; ++k) {
+    if (found[k] != nullptr) {
+      found[k]->prefetch();
+    }
+  }
+  for (unsigned k = 0; k < candidates; ++k) {
+    if (found[k] != nullptr) {
+      found[k]->write.prefetch();
+    }
+  }
+
+  // Pass 2: make room for the record around each payload and queue it.
+  auto& seals = seal_requests;
+  auto& sealed_packets = seal_packets;
+  auto& sealed_sessions = seal_sessions;
+  unsigned n = 0;
+  constexpr size_t headers = packet::udp_headers_length(false);
+  for (unsigned k = 0; k < candidates; ++k) {
+    rte_mbuf* m = mine[k];
+    const packet::Frame& frame = frames[k];
+    Session* s = found[k];
+    if (s == nullptr) [[unlikely]] {
+      counters.add(Counter::drop_unknown_session);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (frame.payload_length > record::kMaxPlaintextLength) [[unlikely]] {
+      counters.add(Counter::drop_seal_failed);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    // The frame becomes: the outside headers, the record header and
+    // explicit nonce, the payload where it is, the tag after it. One
+    // segment, so that is data_off and the lengths (the checks that
+    // rte_pktmbuf_adj/trim/prepend/append would make, once).
+    const size_t prefix = s->write.seal_prefix();
+    const size_t tag = s->write.tag_length();
+    const size_t record_start = m->data_off + size_t{frame.payload_offset} - prefix;
+    const size_t frame_length = headers + prefix + frame.payload_length + tag;
+    if (m->nb_segs != 1 || m->data_off + size_t{frame.payload_offset} < prefix + headers ||
+        record_start - headers + frame_length > m->buf_len) [[unlikely]] {
+      counters.add(Counter::drop_seal_failed);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    m->data_off = static_cast<uint16_t>(record_start - headers);
+    m->data_len = static_cast<uint16_t>(frame_length);
+    m->pkt_len = static_cast<uint32_t>(frame_length);
+    s->last_active_s = now_s;
+    record::SealRequest& req = seals[n];
+    req.epoch = &s->write;
+    req.type = ContentType::application_data;
+    req.buffer = {mbuf_data(m) + headers, frame_length - headers};
+    req.plaintext_length = frame.payload_length;
+    sealed_packets[n] = m;
+    sealed_sessions[n] = s;
+    ++n;
+  }
+  if (n == 0) {
+    return;
+  }
+  record::seal_burst(*crypto, {seals.data(), n});
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = sealed_packets[i];
+    Session* s = sealed_sessions[i];
+    if (seals[i].result != record::SealResult::ok) [[unlikely]] {
+      counters.add(Counter::drop_seal_failed);
+      rte_pktmbuf_free(m);
+    } else {
+      counters.add(Counter::records_encrypted);
+      // The record fills the room made for it (fixed nonce and tag sizes).
+      m->data_len = static_cast<uint16_t>(headers + seals[i].record_length);
+      m->pkt_len = m->data_len;
+      finish_frame(m, to_peer(*s), seals[i].record_length, true);
+      queue_tx(m, true);
+    }
+    if (s->write.usage_status() == record::UsageStatus::close_required &&
+        ctx.sessions->find(s->flow) == s) [[unlikely]] {
+      counters.add(Counter::usage_limit_closes);
+      send_event(contract::EventKind::limit, 1, s->flow, s);
+      close(s, contract::ClosedBy::usage_limit, true);
+    }
+  }
+}
+
+}  // namespace dtlsgw::dataplane

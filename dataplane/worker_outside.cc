@@ -1,0 +1,429 @@
+// Outside → inside: parse, walk the records, cookies and punting, the
+// batched open with the replay check (DESIGN.md, "Data path").
+
+#include "dataplane/worker_impl.h"
+
+namespace dtlsgw::dataplane {
+
+// ---- outside → inside -------------------------------------------------
+
+void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
+  burst_count = 0;
+  queued_count = 0;
+  // Pass 1 (VPP's shape): parse every frame and keep the datagrams of the
+  // flows this worker owns, so the whole burst is looked up at once and
+  // the sessions' cold lines are asked for together, not one after the
+  // other (at many sessions each packet's state is a cache miss).
+  auto& frames = rx_frames;
+  auto& flows = rx_flows;
+  auto& flow_keys = rx_flow_keys;
+  auto& mine = rx_mine;
+  auto& sessions = rx_sessions;
+  unsigned n = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    rte_mbuf* m = packets[i];
+    packet::Frame& frame = frames[n];
+    const packet::FrameResult r = packet::parse_frame(
+        {mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    switch (r) {
+      case packet::FrameResult::udp: {
+        const uint16_t listener = ctx.listener_by_port[frame.destination_port];
+        if (frame.destination != ctx.config.outside.address || listener == kNoListener)
+            [[unlikely]] {
+          counters.add(Counter::drop_not_for_us);
+          break;
+        }
+        flows[n] = contract::FlowKey{frame.source.be, frame.source_port, frame.destination_port};
+        const unsigned owner = ctx.owner_of(flows[n]);
+        if (owner != index) {
+          hand_off(m, owner, ctx.outside_port);
+          continue;
+        }
+        flow_keys[n] = &flows[n];
+        mine[n++] = m;
+        continue;
+      }
+      case packet::FrameResult::arp:
+        if (arp(m, frame, true)) {
+          continue;
+        }
+        break;
+      case packet::FrameResult::not_ipv4:
+        counters.add(Counter::drop_not_ipv4);
+        break;
+      case packet::FrameResult::ip_fragment:
+        counters.add(Counter::drop_ip_fragment);
+        break;
+      case packet::FrameResult::not_udp:
+        counters.add(Counter::drop_not_udp);
+        break;
+      default:
+        counters.add(Counter::drop_malformed_frame);
+        break;
+    }
+    rte_pktmbuf_free(m);
+  }
+  if (n == 0) {
+    return;
+  }
+  ctx.sessions->find_bulk(flow_keys.data(), n, sessions.data());
+  for (unsigned k = 0; k < n; ++k) {
+    if (sessions[k] != nullptr) {
+      sessions[k]->prefetch();
+    }
+  }
+  // Their key schedules and replay words, needed by the batched open.
+  for (unsigned k = 0; k < n; ++k) {
+    if (sessions[k] != nullptr) {
+      sessions[k]->read.prefetch();
+    }
+  }
+  // Pass 2: classify and queue the records. A session closed meanwhile
+  // (a flush of a full queue mid-burst handles alerts) is looked up again.
+  sessions_closed = false;
+  for (unsigned k = 0; k < n; ++k) {
+    outside_packet(mine[k], frames[k], flows[k],
+                   sessions_closed ? ctx.sessions->find(flows[k]) : sessions[k]);
+  }
+  open_queued();
+}
+
+void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame,
+                                  const contract::FlowKey& flow, Session* session) {
+  std::span<uint8_t> datagram{mbuf_data(m) + frame.payload_offset, frame.payload_length};
+  // Epoch-0 records: ClientHellos and the rest of handshakes in progress.
+  // The first record decides; a datagram mixing epochs is the client's
+  // CCS (epoch 0) followed by its Finished (epoch 1), which belongs to the
+  // handshake too.
+  if (datagram.size() >= record::kRecordHeaderLength && datagram[3] == 0 && datagram[4] == 0 &&
+      epoch0_datagram(m, frame, flow, session)) {
+    return;
+  }
+  if (session == nullptr) {
+    if (handshake_pending(flow)) {
+      punt(frame, flow, datagram, 0);
+    } else {
+      counters.add(Counter::drop_unknown_session);
+    }
+    rte_pktmbuf_free(m);
+    return;
+  }
+  session->peer_mac = frame.source_mac;
+  // Walk the records and queue the epoch-1 ones for opening.
+  if (queued_count + 4 > kMaxRecords || burst_count == burst_packets.size()) {
+    open_queued();
+  }
+  const uint16_t slot = static_cast<uint16_t>(burst_count++);
+  burst_packets[slot] = m;
+  burst_records[slot] = 0;
+  burst_reused[slot] = false;
+  record::RecordWalker walker(datagram);
+  record::RecordView view;
+  bool punt_rest = false;
+  while (walker.next(view)) {
+    if (view.header.number.epoch().value != kEpochOne) {
+      counters.add(view.header.number.epoch().value == 0 ? Counter::drop_epoch0_established
+                                                         : Counter::drop_wrong_epoch);
+      continue;
+    }
+    // A rebooted peer's new handshake (RFC 6347 §4.2.8) sends its epoch-1
+    // Finished under the new keys: it belongs to the control process.
+    if (view.header.type == ContentType::handshake && handshake_pending(flow)) {
+      punt_rest = true;
+      break;
+    }
+    if (queued_count == kMaxRecords) {
+      counters.add(Counter::drop_record_malformed);  // more records than a burst holds
+      break;
+    }
+    if (session->forgery_hold_until_ms != 0 &&
+        static_cast<int32_t>(static_cast<uint32_t>(now_ms) - session->forgery_hold_until_ms) < 0)
+        [[unlikely]] {
+      counters.add(Counter::drop_forgery_hold);
+      continue;
+    }
+    record::OpenRequest& req = requests[queued_count];
+    req.epoch = &session->read;
+    req.record = view;
+    queued[queued_count] = QueuedRecord{m, session, slot};
+    ++queued_count;
+    ++burst_records[slot];
+  }
+  if (walker.error() != record::HeaderResult::ok) {
+    counters.add(Counter::drop_bad_record_header);
+  }
+  if (punt_rest) {
+    punt(frame, flow, datagram, 0);
+  }
+  if (burst_records[slot] == 0) {
+    --burst_count;
+    rte_pktmbuf_free(m);
+  }
+}
+
+bool Worker::Impl::handshake_pending(const contract::FlowKey& flow) {
+  void* data = nullptr;
+  if (rte_hash_lookup_data(pending, &flow, &data) < 0) {
+    return false;
+  }
+  if (reinterpret_cast<uintptr_t>(data) < now_ms) {
+    rte_hash_del_key(pending, &flow);
+    return false;
+  }
+  return true;
+}
+
+bool Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
+                                   const contract::FlowKey& flow, Session* session) {
+  std::span<uint8_t> datagram{mbuf_data(m) + frame.payload_offset, frame.payload_length};
+  const bool pending_flow = handshake_pending(flow);
+  handshake::ClientHello hello;
+  const handshake::ClientHelloResult parsed = handshake::parse_client_hello(datagram, hello);
+  if (parsed != handshake::ClientHelloResult::ok) {
+    if (pending_flow) {
+      // The rest of a handshake in progress (client key exchange, CCS...).
+      punt(frame, flow, datagram, 0);
+    } else if (session != nullptr) {
+      // The epoch-0 records of an established session are dropped, but the
+      // datagram may go on in epoch 1: a peer that packs its retransmitted
+      // flight (CCS, Finished) into one datagram still gets the cached
+      // final flight. The caller walks it and counts the epoch-0 records.
+      return false;
+    } else if (parsed == handshake::ClientHelloResult::bad_record ||
+               parsed == handshake::ClientHelloResult::not_handshake ||
+               parsed == handshake::ClientHelloResult::not_client_hello) {
+      counters.add(Counter::drop_unknown_session);
+    } else {
+      counters.add(Counter::drop_bad_client_hello);
+    }
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  const handshake::PeerAddress peer =
+      handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&frame.source.be),
+                                 frame.source_port);
+  if (!have_cookie_secret) [[unlikely]] {
+    counters.add(Counter::drop_no_cookie_secret);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  const handshake::CookieCheck check = cookies->verify_cookie(peer, hello);
+  if (check == handshake::CookieCheck::ok) {
+    // A ClientHello the client could only send after our HelloVerifyRequest:
+    // the handshake may start (or, for an established flow, restart:
+    // RFC 6347 §4.2.8, the old session stays until the new one completes).
+    const uintptr_t expiry = now_ms + kHandshakeExpiryMs;
+    if (!pending_flow &&
+        rte_hash_add_key_data(pending, &flow, reinterpret_cast<void*>(expiry)) != 0) {
+      counters.add(Counter::punt_ring_full);
+      rte_pktmbuf_free(m);
+      return true;
+    }
+    punt(frame, flow, datagram,
+         contract::kPuntCookieVerified | (session ? contract::kPuntEstablished : 0));
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  if (check != handshake::CookieCheck::absent) {
+    // RFC 6347 §4.2.1: a stale or wrong cookie is treated like none: a new
+    // HelloVerifyRequest (stateless, never larger than the request).
+    counters.add(Counter::drop_bad_cookie);
+  }
+  // Build the HelloVerifyRequest in place of the ClientHello, addressed
+  // back to the frame's source MAC.
+  uint8_t hvr[handshake::CookieMaker::kHelloVerifyRequestLength];
+  const size_t length = cookies->build_hello_verify_request(peer, hello, hvr);
+  if (length == 0) {
+    counters.add(Counter::drop_bad_client_hello);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  packet::UdpEndpoints e = to_peer(flow, frame.source_mac.bytes);
+  e.has_vlan = frame.has_vlan;
+  e.vlan_tci = frame.vlan_tci;
+  const size_t headers = packet::udp_headers_length(e.has_vlan);
+  rte_pktmbuf_reset(m);
+  std::memcpy(mbuf_data(m) + headers, hvr, length);
+  m->data_len = static_cast<uint16_t>(headers + length);
+  m->pkt_len = m->data_len;
+  finish_frame(m, e, length, true);
+  counters.add(Counter::hello_verify_requests);
+  queue_tx(m, true);
+  return true;
+}
+
+void Worker::Impl::punt(const packet::Frame& frame, const contract::FlowKey& flow,
+                        std::span<const uint8_t> datagram, uint16_t flags) {
+  if (!punt_bucket.take(now_tsc)) {
+    counters.add(Counter::punt_rate_limited);
+    return;
+  }
+  rte_mbuf* copy = rte_pktmbuf_alloc(ctx.punt_pool);
+  if (copy == nullptr) {
+    counters.add(Counter::punt_pool_empty);
+    return;
+  }
+  char* dst = rte_pktmbuf_append(copy, static_cast<uint16_t>(datagram.size()));
+  if (dst == nullptr) {
+    counters.add(Counter::punt_pool_empty);
+    rte_pktmbuf_free(copy);
+    return;
+  }
+  std::memcpy(dst, datagram.data(), datagram.size());
+  contract::PuntMessage msg;
+  msg.worker = static_cast<uint16_t>(index);
+  msg.flags = flags;
+  msg.flow = flow;
+  std::memcpy(msg.peer_mac, frame.source_mac.bytes, 6);
+  msg.datagram = copy;
+  if (rte_ring_mp_enqueue_elem(ctx.punt, &msg, sizeof(msg)) != 0) {
+    counters.add(Counter::punt_ring_full);
+    rte_pktmbuf_free(copy);
+    return;
+  }
+  counters.add(Counter::punted);
+}
+
+void Worker::Impl::open_queued() {
+  if (queued_count != 0) {
+    record::open_burst(*crypto, {requests.data(), queued_count});
+    for (unsigned i = 0; i < queued_count; ++i) {
+      const QueuedRecord& q = queued[i];
+      // A datagram holding exactly one record is rewritten in place.
+      dispatch_opened(requests[i], q,
+                      burst_records[q.packet_slot] == 1 && q.packet->nb_segs == 1);
+    }
+    close_pending();
+  }
+  for (unsigned i = 0; i < burst_count; ++i) {
+    if (!burst_reused[i]) {
+      rte_pktmbuf_free(burst_packets[i]);
+    }
+  }
+  queued_count = 0;
+  burst_count = 0;
+}
+
+void Worker::Impl::dispatch_opened(const record::OpenRequest& r, const QueuedRecord& q,
+                                   bool in_place) {
+  Session* s = q.session;
+  switch (r.result) {
+    case OpenResult::ok:
+      break;
+    case OpenResult::replay:
+      counters.add(Counter::drop_replay);
+      return;
+    case OpenResult::too_old:
+      counters.add(Counter::drop_too_old);
+      return;
+    case OpenResult::auth_failed:
+      counters.add(Counter::drop_auth_failed);
+      if (s->read.usage_status() == record::UsageStatus::forgery_alarm) [[unlikely]] {
+        s->forgery_hold_until_ms = static_cast<uint32_t>(now_ms) + kForgeryHoldMs;
+        if (!s->usage_alarm_reported) {
+          s->usage_alarm_reported = true;
+          counters.add(Counter::ccm8_forgery_alarms);
+          send_event(contract::EventKind::limit, 2, s->flow, s);
+        }
+      }
+      return;
+    case OpenResult::unknown_epoch:
+      counters.add(Counter::drop_wrong_epoch);
+      return;
+    case OpenResult::malformed:
+      counters.add(Counter::drop_record_malformed);
+      return;
+    case OpenResult::engine_error:
+      counters.add(Counter::drop_crypto_engine);
+      return;
+    // DTLS 1.3 and RFC 9146 reasons: the 1.2 records opened here never
+    // produce them; counted with their nearest 1.2 kin should they appear.
+    case OpenResult::too_short_to_mask:
+      counters.add(Counter::drop_record_malformed);
+      return;
+    case OpenResult::unknown_connection_id:
+      counters.add(Counter::drop_unknown_session);
+      return;
+    case OpenResult::no_content_type:
+      counters.add(Counter::drop_unexpected_content);
+      return;
+  }
+  counters.add(Counter::records_decrypted);
+  s->last_active_s = now_s;
+  switch (r.type) {
+    case ContentType::application_data:
+      if (s->final_flight != kNoFinalFlight) {
+        // The client sends data only after our Finished arrived.
+        FinalFlight& f = final_flights[s->final_flight];
+        for (uint32_t i = 0; i < f.count; ++i) {
+          rte_pktmbuf_free(f.datagrams[i]);
+        }
+        f.count = 0;
+        free_final_flights.push_back(s->final_flight);
+        s->final_flight = kNoFinalFlight;
+      }
+      if (forward_plaintext(s, q.packet, r.plaintext, in_place)) {
+        burst_reused[q.packet_slot] = true;
+      }
+      return;
+    case ContentType::alert: {
+      counters.add(Counter::alerts_received);
+      if (r.plaintext.size() != 2) {
+        counters.add(Counter::drop_record_malformed);
+        return;
+      }
+      const uint8_t level = r.plaintext[0];
+      const uint8_t description = r.plaintext[1];
+      send_event(contract::EventKind::alert, static_cast<uint16_t>(level << 8 | description),
+                 s->flow, s);
+      if (level == kAlertFatal || description == kAlertCloseNotify) {
+        const auto why = description == kAlertCloseNotify ? contract::ClosedBy::peer_close_notify
+                                                          : contract::ClosedBy::peer_fatal_alert;
+        if (std::none_of(closing.begin(), closing.end(),
+                         [s](const auto& c) { return c.first == s; })) {
+          closing.emplace_back(s, why);
+        }
+      }
+      return;
+    }
+    case ContentType::handshake:
+      // RFC 6347 §4.2.4: a retransmitted client Finished means our final
+      // flight was lost; OpenSSL must not answer it (DESIGN.md), we do.
+      if (!r.plaintext.empty() && r.plaintext[0] == kHandshakeFinished) {
+        resend_final_flight(s, true);
+      } else {
+        counters.add(Counter::drop_unexpected_content);  // renegotiation is off
+      }
+      return;
+    case ContentType::change_cipher_spec:
+      counters.add(Counter::drop_unexpected_content);
+      return;
+  }
+}
+
+
+
+void Worker::Impl::resend_final_flight(Session* s, bool rate_limited) {
+  if (s->final_flight == kNoFinalFlight) {
+    counters.add(Counter::drop_unexpected_content);
+    return;
+  }
+  const uint32_t now32 = static_cast<uint32_t>(now_ms);
+  if (rate_limited && now32 - s->last_resend_ms <
+                          static_cast<uint32_t>(ctx.config.final_flight_interval.count())) {
+    counters.add(Counter::final_flight_rate_limited);
+    return;
+  }
+  s->last_resend_ms = now32;
+  const FinalFlight& f = final_flights[s->final_flight];
+  const packet::UdpEndpoints e = to_peer(*s);
+  for (uint32_t i = 0; i < f.count; ++i) {
+    send_payload_copy(e, {mbuf_data(f.datagrams[i]), rte_pktmbuf_data_len(f.datagrams[i])},
+                      true);
+  }
+  if (rate_limited) {
+    counters.add(Counter::final_flight_resent);
+  }
+}
+
+}  // namespace dtlsgw::dataplane
