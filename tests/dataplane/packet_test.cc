@@ -287,6 +287,14 @@ TEST_P(BothTags, WriteThenParseRoundTrips) {
     EXPECT_EQ(f.destination_port, 5684);
     EXPECT_EQ(f.payload_offset, udp_headers_length(vlan()));
     EXPECT_EQ(f.payload_length, n);
+    // The family-neutral fields, IPv4 mapped (RFC 4291 §2.5.5.2).
+    EXPECT_EQ(f.ip_version, 4);
+    EXPECT_EQ(f.l3_header_length, 20);
+    EXPECT_EQ(f.source_address, IpAddress::from(kPeerIp));
+    EXPECT_EQ(f.destination_address, IpAddress::from(kGatewayIp));
+    EXPECT_TRUE(f.source_address.is_v4());
+    EXPECT_EQ(f.l4_offset, l3() + 20);
+    EXPECT_EQ(f.l4_length, n + 8);
   }
 }
 
@@ -428,7 +436,8 @@ TEST_P(BothTags, IpPayloadShorterThanUdpHeaderIsTruncated) {
 }
 
 TEST_P(BothTags, OtherEtherTypesAreNotIpv4) {
-  for (uint16_t type : {uint16_t{0x86dd}, uint16_t{0x88a8}, uint16_t{0x0000}, uint16_t{0x0805}}) {
+  // IPv6 (0x86dd) has its own tests (ipv6_packet_test.cc).
+  for (uint16_t type : {uint16_t{0x88cc}, uint16_t{0x88a8}, uint16_t{0x0000}, uint16_t{0x0805}}) {
     Bytes f = udp_frame(vlan(), 4);
     f[l3() - 2] = static_cast<uint8_t>(type >> 8);
     f[l3() - 1] = static_cast<uint8_t>(type);
@@ -509,17 +518,48 @@ TEST_P(BothTags, FragmentsAreRefused) {
     f[l3() + 6] = static_cast<uint8_t>(flags >> 8);
     f[l3() + 7] = static_cast<uint8_t>(flags);
     fix_ip_checksum(f, l3());
-    EXPECT_EQ(parse(f), FrameResult::ip_fragment) << flags;
+    Frame out;
+    EXPECT_EQ(parse(f, out), FrameResult::ip_fragment) << flags;
+    // What DPDK's IPv4 reassembly needs: l3_len and the addresses.
+    EXPECT_EQ(out.ip_version, 4);
+    EXPECT_EQ(out.l3_header_length, 20);
+    EXPECT_EQ(out.fragment_header_offset, 0);
+    EXPECT_EQ(out.source_address, IpAddress::from(kPeerIp));
   }
 }
 
 TEST_P(BothTags, OtherProtocolsAreNotUdp) {
-  for (uint8_t protocol : {uint8_t{1}, uint8_t{6}, uint8_t{136}, uint8_t{0}}) {
+  for (uint8_t protocol : {uint8_t{58}, uint8_t{6}, uint8_t{136}, uint8_t{0}}) {
     Bytes f = udp_frame(vlan(), 8);
     f[l3() + 9] = protocol;
     fix_ip_checksum(f, l3());
-    EXPECT_EQ(parse(f), FrameResult::not_udp) << int{protocol};
+    Frame out;
+    EXPECT_EQ(parse(f, out), FrameResult::not_udp) << int{protocol};
+    EXPECT_EQ(out.ip_version, 4);
   }
+}
+
+// ICMP (protocol 1) is handed on whole, for "fragmentation needed"
+// (RFC 1191) to be read by its own parser: where it starts, how long.
+TEST_P(BothTags, IcmpIsHandedOn) {
+  Bytes f = udp_frame(vlan(), 8);  // 16 bytes after the IP header
+  f[l3() + 9] = 1;
+  fix_ip_checksum(f, l3());
+  Frame out;
+  ASSERT_EQ(parse(f, out), FrameResult::icmp);
+  EXPECT_EQ(out.ip_version, 4);
+  EXPECT_EQ(out.l4_offset, l3() + 20);
+  EXPECT_EQ(out.l4_length, 16);
+  EXPECT_EQ(out.source_address, IpAddress::from(kPeerIp));
+  EXPECT_EQ(out.destination_address, IpAddress::from(kGatewayIp));
+  // Fewer than the 4 bytes of type, code and checksum: cut.
+  f[l3() + 3] = 20 + 3;
+  fix_ip_checksum(f, l3());
+  EXPECT_EQ(parse(f), FrameResult::truncated);
+  f[l3() + 3] = 20 + 4;
+  fix_ip_checksum(f, l3());
+  ASSERT_EQ(parse(f, out), FrameResult::icmp);
+  EXPECT_EQ(out.l4_length, 4);
 }
 
 // RFC 768: "Length is the length in octets of this user datagram including

@@ -392,6 +392,37 @@ void fix_ip_checksum(Bytes& f, size_t l3) {
   f[l3 + 11] = static_cast<uint8_t>(c);
 }
 
+// The same datagram from [2001:db8:1::7] to [2001:db8::1]:5684, UDP
+// checksum set (mandatory over IPv6).
+Bytes udp6_frame(bool vlan, const Bytes& payload) {
+  packet::UdpEndpoints e;
+  e.source_mac = {{0x02, 0x00, 0x5e, 0x00, 0x53, 0x02}};
+  e.destination_mac = {{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01}};
+  e.has_vlan = vlan;
+  e.vlan_tci = vlan ? 0x0064 : 0;
+  e.set_addresses(*dtlsgw::dataplane::parse_ip_address("2001:db8:1::7"),
+                  *dtlsgw::dataplane::parse_ip_address("2001:db8::1"));
+  e.source_port = 49152;
+  e.destination_port = 5684;
+  const size_t headers = packet::udp_headers_length(e);
+  Bytes f(headers);
+  f.insert(f.end(), payload.begin(), payload.end());
+  packet::write_udp_headers(f.data(), e, payload.size(), 0);
+  packet::set_udp_checksum(f.data() + headers - 48);
+  return f;
+}
+
+// Chains extension header `h` in right after the IPv6 header at 14.
+Bytes ipv6_extension(Bytes f, uint8_t type, Bytes h) {
+  h[0] = f[20];
+  f[20] = type;
+  f.insert(f.begin() + 54, h.begin(), h.end());
+  const size_t length = size_t{f[18]} << 8 | f[19];
+  f[18] = static_cast<uint8_t>((length + h.size()) >> 8);
+  f[19] = static_cast<uint8_t>(length + h.size());
+  return f;
+}
+
 // Sets byte `at` of the IPv4 header at 14 and keeps its checksum right.
 Bytes ip_edit(Bytes f, size_t at, uint8_t value) {
   f[14 + at] = value;
@@ -447,7 +478,64 @@ void packet_seeds(std::map<std::string, Bytes>& out) {
   Bytes ipv6 = udp;
   ipv6[12] = 0x86;
   ipv6[13] = 0xdd;
-  add_frame(out, "not_ipv4_ipv6", R::not_ipv4, ipv6);
+  add_frame(out, "bad_ip_header_ipv4_in_ipv6", R::bad_ip_header, ipv6);
+  Bytes lldp = udp;
+  lldp[12] = 0x88;
+  lldp[13] = 0xcc;
+  add_frame(out, "not_ipv4_lldp", R::not_ipv4, lldp);
+  add_frame(out, "icmp_ipv4", R::icmp, ip_edit(udp, 9, 1));
+
+  // IPv6 (RFC 8200): UDP, extension headers, fragments, ICMPv6 and
+  // neighbour discovery.
+  const Bytes udp6 = udp6_frame(false, dtls);
+  add_frame(out, "udp6_client_hello", R::udp, udp6);
+  add_frame(out, "udp6_client_hello_vlan", R::udp, udp6_frame(true, dtls));
+  add_frame(out, "udp6_empty", R::udp, udp6_frame(false, {}));
+  // Hop-by-Hop (PadN), Destination Options (an unknown skip-type option),
+  // Routing with Segments Left 0, an atomic fragment.
+  Bytes walked = ipv6_extension(udp6_frame(false, pattern(9, 3)), 44,
+                                {0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78});
+  walked = ipv6_extension(walked, 43, {0, 0, 0, 0, 0, 0, 0, 0});
+  walked = ipv6_extension(walked, 60, {0, 0, 0x1e, 0x02, 0xab, 0xcd, 0x01, 0x00});
+  walked = ipv6_extension(walked, 0, {0, 0, 0x01, 0x04, 0, 0, 0, 0});
+  add_frame(out, "udp6_extension_headers", R::udp, walked);
+  add_frame(out, "ip_fragment_ipv6", R::ip_fragment,
+            ipv6_extension(udp6_frame(false, pattern(16, 4)), 44,
+                           {0, 0, 0x00, 0x01, 0x0b, 0xad, 0xca, 0xfe}));
+  add_frame(out, "bad_ip_header_routing_segments_left", R::bad_ip_header,
+            ipv6_extension(udp6, 43, {0, 0, 0, 1, 0, 0, 0, 0}));
+  Bytes bad_udp6 = udp6;
+  bad_udp6.back() ^= 0x01;
+  add_frame(out, "bad_udp_checksum_ipv6", R::bad_udp_checksum, bad_udp6);
+  Bytes zero_udp6 = udp6;
+  zero_udp6[60] = zero_udp6[61] = 0;
+  add_frame(out, "bad_udp_checksum_zero", R::bad_udp_checksum, zero_udp6);
+  add_frame(out, "truncated_ipv6", R::truncated, Bytes(udp6.begin(), udp6.end() - 1));
+  {
+    const dtlsgw::dataplane::MacAddress peer_mac{{0x02, 0x00, 0x5e, 0x00, 0x53, 0x02}};
+    const auto peer = *dtlsgw::dataplane::parse_ipv6("2001:db8:1::7");
+    const auto gateway = *dtlsgw::dataplane::parse_ipv6("2001:db8::1");
+    for (const bool vlan : {false, true}) {
+      Bytes ns(packet::neighbor_frame_length(vlan));
+      packet::write_neighbor_solicitation(ns, peer_mac, peer, gateway, vlan, vlan ? 0x64 : 0);
+      add_frame(out, vlan ? "neighbor_solicitation_vlan" : "neighbor_solicitation",
+                R::neighbor_solicitation, ns);
+      packet::Frame request;
+      packet::parse_frame(ns, request);
+      Bytes na(packet::neighbor_frame_length(vlan));
+      packet::write_neighbor_advertisement(na, request, {{0x02, 0x00, 0x5e, 0x00, 0x53, 0x01}});
+      add_frame(out, vlan ? "neighbor_advertisement_vlan" : "neighbor_advertisement",
+                R::neighbor_advertisement, na);
+      if (!vlan) {
+        Bytes hop_limit = ns;
+        hop_limit[21] = 64;
+        add_frame(out, "bad_neighbor_discovery_hop_limit", R::bad_neighbor_discovery, hop_limit);
+        Bytes echo = ns;  // type 128 (a wrong checksum is not checked here)
+        echo[54] = 128;
+        add_frame(out, "icmp_ipv6_echo", R::icmp, echo);
+      }
+    }
+  }
   Bytes qinq = udp_frame(true, pattern(12, 2));
   const Bytes inner_tag = {0x81, 0x00, 0x00, 0x07};
   qinq.insert(qinq.begin() + 16, inner_tag.begin(), inner_tag.end());
