@@ -286,6 +286,7 @@ void Control::handle_events(unsigned& handled) {
         case contract::EventKind::closed:
           ++stats_.closed;
           established_.erase(e.flow);
+          table_->forget_path_mtu(peer_of(e.flow));
           break;
         case contract::EventKind::alert:
           ++stats_.alerts;
@@ -293,6 +294,16 @@ void Control::handle_events(unsigned& handled) {
         case contract::EventKind::limit:
           ++stats_.limits;
           break;
+        case contract::EventKind::path_mtu: {
+          // The dataplane's MTU is of the IP packet; the engine's is of the
+          // UDP payload (the flows are IPv4: RFC 791 and RFC 768 headers).
+          ++stats_.path_mtu_reports;
+          constexpr long kIpv4UdpHeaders = 20 + 8;
+          if (table_->set_path_mtu(peer_of(e.flow), long{e.detail} - kIpv4UdpHeaders)) {
+            ++stats_.path_mtu_applied;
+          }
+          break;
+        }
       }
     }
   }

@@ -62,6 +62,8 @@ struct ControlStats {
   uint64_t cookie_rotations = 0;
   uint64_t reloads = 0;
   uint64_t revoked_identities = 0;  // PSK identities removed by a reload
+  uint64_t path_mtu_reports = 0;    // path MTU events (ICMP) from the dataplane
+  uint64_t path_mtu_applied = 0;    // of them, taken by a running handshake
 };
 
 class Control {

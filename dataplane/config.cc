@@ -46,6 +46,8 @@ constexpr size_t kMaxListeners = 256;
 // Below 1024 are the ports other hosts expect services on; the inside
 // source ports must not look like one to a backend's firewall.
 constexpr int64_t kMinSourcePort = 1024;
+// Listener rate limits toward backends (datagrams/s, and bucket depths).
+constexpr int64_t kMaxRate = 100'000'000;
 // HandshakeEngine refuses less (handshake_engine.h: OpenSSL's minimum of
 // 256 less the IPv4 and UDP headers, plus the AEAD room it forgets).
 constexpr int64_t kMinMtu = 252;
@@ -423,7 +425,8 @@ class Parser {
     if (!sub_table(root, "dataplane", t) ||
         !known_keys(
             t, {"workers", "replay_window", "max_sessions", "idle_timeout", "mbufs", "punt_rate",
-                "punt_burst", "final_flight_interval", "summary_interval", "static_keys"}) ||
+                "punt_burst", "final_flight_interval", "summary_interval", "static_keys",
+                "relaxed_replay"}) ||
         !workers(t, c.workers)) {
       return false;
     }
@@ -445,7 +448,10 @@ class Parser {
            duration(t, "final_flight_interval", milliseconds(1), kMinute, false,
                     c.final_flight_interval) &&
            duration(t, "summary_interval", kSecond, kDay, true, c.summary_interval) &&
-           string(t, "static_keys", Presence::optional, c.static_keys);
+           string(t, "static_keys", Presence::optional, c.static_keys) &&
+           boolean(t, "relaxed_replay", c.relaxed_replay) &&
+           (!c.relaxed_replay || !c.static_keys.empty() ||
+            fail(t.key("relaxed_replay"), "only with static_keys (benchmark builds)"));
   }
 
   bool workers(const Table& t, std::vector<unsigned>& out) {
@@ -484,7 +490,8 @@ class Parser {
       return false;
     }
     if (name == "inside") {
-      if (!known_keys(t, {"port", "address", "prefix_length", "gateway", "source_ports"})) {
+      if (!known_keys(t, {"port", "address", "prefix_length", "gateway", "source_ports",
+                          "source_addresses"})) {
         return false;
       }
     } else if (!known_keys(t, {"port", "address", "prefix_length", "gateway"})) {
@@ -518,6 +525,46 @@ class Parser {
     return true;
   }
 
+  // [inside] source_addresses: 1..kMaxSourceAddresses distinct addresses
+  // on the inside subnet (the gateway answers ARP for them).
+  bool source_addresses(const Table& t, InsideConfig& c) {
+    c.source_addresses = {c.address};
+    const toml::node* n = t.entries->get("source_addresses");
+    if (n == nullptr) {
+      return true;
+    }
+    const std::string key = t.key("source_addresses");
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      return fail(key, "expected an array of IPv4 addresses, got " + type_name(*n));
+    }
+    if (a->empty() || a->size() > kMaxSourceAddresses) {
+      return fail(key, "needs 1 to " + std::to_string(kMaxSourceAddresses) +
+                           " addresses, got " + std::to_string(a->size()));
+    }
+    c.source_addresses.clear();
+    for (size_t i = 0; i < a->size(); ++i) {
+      const std::string element = key + "[" + std::to_string(i) + "]";
+      const toml::value<std::string>* v = (*a)[i].as_string();
+      if (v == nullptr) {
+        return fail(element, "expected a string, got " + type_name((*a)[i]));
+      }
+      Ipv4 address;
+      if (!ipv4_value(v->get(), element, address)) {
+        return false;
+      }
+      if (!on_link(address, c)) {
+        return fail(element, to_string(address) + " is not on inside's subnet " + subnet(c));
+      }
+      if (std::find(c.source_addresses.begin(), c.source_addresses.end(), address) !=
+          c.source_addresses.end()) {
+        return fail(element, to_string(address) + " is listed twice");
+      }
+      c.source_addresses.push_back(address);
+    }
+    return true;
+  }
+
   bool inside(const Table& root, Config& c) {
     if (!port(root, "inside", c.inside)) {
       return false;
@@ -528,7 +575,8 @@ class Parser {
     }
     Table t;
     std::string text;
-    if (!sub_table(root, "inside", t) || !string(t, "source_ports", Presence::optional, text)) {
+    if (!sub_table(root, "inside", t) || !source_addresses(t, c.inside) ||
+        !string(t, "source_ports", Presence::optional, text)) {
       return false;
     }
     if (t.entries->get("source_ports") == nullptr) {
@@ -553,6 +601,49 @@ class Parser {
     return true;
   }
 
+  // ---- backend identity, rate limits ----
+  // A rate "N/s" (datagrams per second, kMaxRate at most; "" means no
+  // limit) and its bucket depth (0 or absent: one second's worth).
+  bool rate(const Table& t, std::string_view rate_key, std::string_view burst_key,
+            uint32_t& rate_out, uint32_t& burst_out) {
+    std::string text;
+    if (!string(t, rate_key, Presence::optional, text) ||
+        !integer(t, burst_key, Presence::optional, 0, kMaxRate, burst_out)) {
+      return false;
+    }
+    if (text.empty()) {
+      if (burst_out != 0) {
+        return fail(t.key(burst_key), "needs " + t.key(rate_key));
+      }
+      rate_out = 0;
+      return true;
+    }
+    constexpr std::string_view kPerSecond = "/s";
+    const bool suffix = text.size() > kPerSecond.size() &&
+                        std::string_view(text).substr(text.size() - kPerSecond.size()) ==
+                            kPerSecond;
+    const std::string_view digits =
+        suffix ? std::string_view(text).substr(0, text.size() - kPerSecond.size()) : "";
+    uint64_t n = 0;
+    bool ok = suffix && !digits.empty() && digits.size() <= 10;
+    for (char ch : digits) {
+      ok = ok && ch >= '0' && ch <= '9';
+      n = n * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (!ok) {
+      return fail(t.key(rate_key), "expected a rate like \"1000/s\", got " + quoted(text));
+    }
+    if (n < 1 || n > kMaxRate) {
+      return fail(t.key(rate_key), "must be in 1/s.." + std::to_string(kMaxRate) + "/s, got " +
+                                       quoted(text));
+    }
+    rate_out = static_cast<uint32_t>(n);
+    if (burst_out == 0) {
+      burst_out = rate_out;
+    }
+    return true;
+  }
+
   bool listeners(const Table& root, Config& c) {
     std::vector<Table> entries;
     if (!table_array(root, "listener", 1, kMaxListeners, entries)) {
@@ -562,9 +653,13 @@ class Parser {
     for (const Table& t : entries) {
       ListenerConfig l;
       std::string backend;
-      if (!known_keys(t, {"port", "backend"}) ||
+      if (!known_keys(t, {"port", "backend", "proxy_protocol", "session_rate", "session_burst",
+                          "listener_rate", "listener_burst"}) ||
           !integer(t, "port", Presence::required, 1, 65535, l.port) ||
-          !string(t, "backend", Presence::required, backend)) {
+          !string(t, "backend", Presence::required, backend) ||
+          !boolean(t, "proxy_protocol", l.proxy_protocol) ||
+          !rate(t, "session_rate", "session_burst", l.session_rate, l.session_burst) ||
+          !rate(t, "listener_rate", "listener_burst", l.listener_rate, l.listener_burst)) {
         return false;
       }
       for (size_t i = 0; i < c.listeners.size(); ++i) {

@@ -20,6 +20,9 @@
 //   final_flight_interval = "1s" # min time between resends per session
 //   summary_interval = "5s"      # summary log line; "0s" disables
 //   static_keys = ""             # benchmark builds only: path
+//   relaxed_replay = false       # benchmark builds, with static_keys only:
+//                                # accept repeated record numbers (replayed
+//                                # pcaps); NEVER a production setting
 //
 //   [outside]                    # the DTLS side
 //   port = 0                     # DPDK port id (required)
@@ -33,10 +36,20 @@
 //   prefix_length = 24
 //   gateway = ""
 //   source_ports = "20000-59999" # inside UDP source ports for sessions
+//   source_addresses = []        # inside source address pool (1..16, on
+//                                # the inside subnet); empty: [address]
 //
 //   [[listener]]
 //   port = 4433                  # UDP port on outside.address (required)
 //   backend = "10.0.0.2:7"       # IPv4:port on the inside (required)
+//   proxy_protocol = false       # PROXY v2 header before each datagram
+//                                # to the backend (proxy_v2.h)
+//   session_rate = ""            # "N/s": datagrams/s to the backend per
+//                                # session, 1..100000000; "": no limit
+//   session_burst = 0            # bucket depth; 0: one second's worth
+//   listener_rate = ""           # "N/s" for all the listener's sessions,
+//                                # split evenly over the workers
+//   listener_burst = 0           # bucket depth (split too); 0: 1 s worth
 //
 //   [[neighbor]]                 # static next hops; others are ARPed
 //   address = "10.0.0.2"
@@ -75,15 +88,28 @@ struct PortConfig {
   std::optional<Ipv4> gateway;
 };
 
+inline constexpr size_t kMaxSourceAddresses = 16;
+
 struct InsideConfig : PortConfig {
   uint16_t source_port_first = 20000;
   uint16_t source_port_last = 59999;
+  // The pool of inside source addresses (on the inside subnet; the gateway
+  // answers ARP for each): sessions to one backend are told apart by
+  // (source address, source port), so a backend can serve addresses × ports
+  // sessions. Defaults to `address` alone.
+  std::vector<Ipv4> source_addresses;
 };
 
 struct ListenerConfig {
   uint16_t port = 0;  // on outside.address
   Ipv4 backend_address;
   uint16_t backend_port = 0;
+  // ---- backend identity, rate limits ----
+  bool proxy_protocol = false;
+  uint32_t session_rate = 0;   // datagrams/s to the backend; 0: unlimited
+  uint32_t session_burst = 0;  // set to session_rate when not given
+  uint32_t listener_rate = 0;  // for the whole listener (all workers)
+  uint32_t listener_burst = 0;
 };
 
 struct NeighborConfig {
@@ -110,6 +136,10 @@ struct Config {
   std::chrono::milliseconds final_flight_interval{1000};
   std::chrono::milliseconds summary_interval{5000};
   std::string static_keys;
+  // Benchmark builds only, with static_keys: the anti-replay window
+  // accepts every record number (ReplayWindow::relax_for_benchmark), so a
+  // traffic generator can loop one pcap. Turns off a security invariant.
+  bool relaxed_replay = false;
 
   PortConfig outside;
   InsideConfig inside;

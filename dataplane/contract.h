@@ -204,6 +204,11 @@ enum class EventKind : uint16_t {
   closed = 3,          // detail: ClosedBy
   alert = 4,           // an authenticated alert: detail = level << 8 | description
   limit = 5,           // detail: 1 confidentiality limit (closing), 2 CCM-8 forgery alarm
+  // An ICMP frag-needed / packet-too-big lowered the flow's path MTU (an
+  // established session's, or a handshake's in progress): detail = the
+  // new path MTU in bytes of IP packet (headers included). The control
+  // process fits that peer's next handshake flights to it.
+  path_mtu = 6,
 };
 
 enum class InstallFailure : uint16_t {

@@ -63,11 +63,33 @@ namespace dtlsgw::dataplane {
   X(sessions_installed, "sessions installed by handover")                                        \
   X(sessions_closed, "sessions closed (idle, alert, limit, administrative)")                     \
   X(session_table_full, "handovers refused: session table full")                                 \
+  X(source_pool_exhausted, "handovers refused: no free inside source address:port for the backend") \
   X(events_sent, "events sent to control")                                                       \
   X(event_ring_full, "events dropped: events ring full")                                         \
   X(event_ring_reserved, "events dropped: the ring's last slots are kept for confirmations")     \
   X(usage_limit_closes, "sessions closed at the AEAD confidentiality limit")                     \
-  X(ccm8_forgery_alarms, "CCM-8 sessions past the forgery alarm threshold")
+  X(ccm8_forgery_alarms, "CCM-8 sessions past the forgery alarm threshold")                     \
+  /* ---- backend identity, source pools, rate limits ---- */                                   \
+  X(proxy_headers_sent, "datagrams sent to backends behind a PROXY v2 header")                   \
+  X(proxy_header_copies, "PROXY v2 datagrams built by copy (no headroom, or several records)")   \
+  X(drop_proxy_header, "datagrams to backends dropped: PROXY v2 header not encodable")           \
+  X(drop_session_rate, "datagrams to backends dropped: over the session's rate limit")           \
+  X(drop_listener_rate, "datagrams to backends dropped: over the listener's rate (worker share)") \
+  /* ---- fragments and path MTU (fragments.h, icmp.h) ---- */                                  \
+  X(fragments_received, "IP fragments addressed to the gateway, handed to reassembly")           \
+  X(datagrams_reassembled, "datagrams reassembled from fragments")                               \
+  X(drop_fragment_duplicate, "fragments dropped: an exact duplicate of one seen (network copy)") \
+  X(drop_fragment_invalid, "fragments dropped: empty, not a multiple of 8, too long, bad header") \
+  X(drop_fragment_no_buffer, "fragments dropped: the reassembly buffers are all held (flood)")   \
+  X(drop_fragment_datagram, "fragments dropped with a datagram given up (overlap, repeats, > 8; table full)") \
+  X(drop_fragment_too_big, "reassembled datagrams dropped: over the size limit or no buffer")     \
+  X(fragments_expired, "fragments freed because their datagram did not complete in time")        \
+  X(icmp_path_mtu_lowered, "ICMP frag-needed / packet-too-big that lowered a flow's path MTU")   \
+  X(drop_icmp_not_ours, "path MTU reports for a flow without session or handshake, or no lower") \
+  X(drop_icmp_invalid, "ICMP messages malformed, with a bad checksum or a bad quote")            \
+  X(drop_icmp_other, "ICMP messages of other types (ignored)")                                   \
+  X(drop_over_path_mtu, "backend datagrams whose record exceeds the peer's path MTU")            \
+  X(icmp_frag_needed_sent, "ICMP frag-needed sent to backends for records over the path MTU")
 
 enum class Counter : uint16_t {
 #define DTLSGW_COUNTER_ENUM(name, description) name,

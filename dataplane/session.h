@@ -17,12 +17,15 @@
 
 namespace dtlsgw::dataplane {
 
-// The inside flow: the backend, and the gateway's inside source port
-// allocated for this session (the inside address is the gateway's one).
+// The inside flow: the backend (an index: DataplaneContext::backend_of
+// maps a datagram's source address and port to it) and the gateway's inside
+// source address and port allocated for this session. Indices keep the key
+// at 8 bytes with an address pool (config.h, inside.source_addresses).
 struct InsideKey {
-  uint32_t backend_address = 0;  // network byte order
-  uint16_t backend_port = 0;     // host order
-  uint16_t local_port = 0;       // host order
+  uint16_t backend = 0;        // DataplaneContext::backend_list index
+  uint16_t local_port = 0;     // host order
+  uint8_t local_address = 0;   // DataplaneContext::inside_sources index
+  uint8_t reserved[3] = {};
   friend bool operator==(const InsideKey&, const InsideKey&) = default;
 };
 static_assert(sizeof(InsideKey) == 8);
@@ -55,6 +58,13 @@ struct alignas(64) Session {
   uint16_t worker = 0;       // the owner
   uint16_t suite = 0;        // IANA number (operator view)
   uint16_t backend = 0;      // index of the backend's source-port pool
+  // ---- fragments and path MTU (icmp.h) ----
+  // The path MTU toward the peer in bytes of IP packet, lowered by an ICMP
+  // frag-needed / packet-too-big for this flow (RFC 1191, RFC 8201); 0:
+  // never lowered (the outside port's). Records that would not fit are
+  // refused (worker_path_mtu.cc). In the 2 bytes of padding before
+  // final_flight.
+  uint16_t path_mtu = 0;
   uint32_t final_flight = kNoFinalFlight;  // worker's cache slot
   uint32_t installed_s = 0;         // worker clock, seconds
   uint32_t last_active_s = 0;       // last authenticated record or backend datagram

@@ -299,4 +299,9 @@ size_t SessionTable::table_bytes_per_session() const {
   return sizeof(Session) + 1 + (capacity_ ? hash_bytes_ / capacity_ : 0);
 }
 
+size_t SessionTable::bytes_per_session() const {
+  return table_bytes_per_session() + schedule_bytes_per_session() +
+         record::ReplayWindow::storage_words(replay_window_bits_) * sizeof(uint64_t);
+}
+
 }  // namespace dtlsgw::dataplane

@@ -84,6 +84,11 @@ class SessionTable {
   // Hash-table and array bytes per session (excluding key schedules and
   // replay window words, which are reported per suite).
   size_t table_bytes_per_session() const;
+  // The key schedules' arena slots one session holds (read and write).
+  size_t schedule_bytes_per_session() const { return 2 * schedule_slot_bytes_; }
+  // Everything one session costs: table_bytes_per_session(), its two
+  // schedule slots and its replay window's words.
+  size_t bytes_per_session() const;
 
   // The key schedules' arena: 2 × capacity fixed-size slots (the largest
   // suite's schedule) in one mapping asking for transparent huge pages,

@@ -112,6 +112,11 @@ int sessions(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(item, "suite", s.suite);
     rte_tel_data_add_dict_u64(item, "epoch", 1);
     rte_tel_data_add_dict_u64(item, "worker", s.worker);
+    const auto& sources = dp->context().inside_sources;
+    if (s.inside.local_address < sources.size()) {
+      rte_tel_data_add_dict_string(item, "inside_address",
+                                   to_string(sources[s.inside.local_address]).c_str());
+    }
     rte_tel_data_add_dict_u64(item, "inside_port", s.inside.local_port);
     rte_tel_data_add_dict_u64(item, "age_s", now_s - s.installed_s);
     rte_tel_data_add_dict_u64(item, "idle_s", now_s - s.last_active_s);

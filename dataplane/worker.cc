@@ -35,6 +35,19 @@ void DataplaneContext::index_configuration() {
     listeners.push_back(out);
   }
   backends = static_cast<unsigned>(distinct_backends.size());
+  backend_list = distinct_backends;
+  backend_index.fill(kNoBackend);
+  for (size_t i = 0; i < backend_list.size(); ++i) {
+    uint32_t h = backend_hash(backend_list[i].first, backend_list[i].second);
+    while (backend_index[h % backend_index.size()] != kNoBackend) {
+      ++h;
+    }
+    backend_index[h % backend_index.size()] = static_cast<uint16_t>(i);
+  }
+  inside_sources = config.inside.source_addresses;
+  if (inside_sources.empty()) {
+    inside_sources.push_back(config.inside.address);
+  }
 }
 
 unsigned DataplaneContext::owner_of(const contract::FlowKey& flow) const {
@@ -83,14 +96,18 @@ bool Worker::Impl::init(std::string& error) {
     return false;
   }
 
-  // Inside source ports: port p belongs to worker (p - first) % workers,
-  // one pool per distinct backend (a port is unique per backend flow).
+  // Inside source (address, port) pairs: port p belongs to worker
+  // (p - first) % workers with every pool address, one pool per distinct
+  // backend (a pair is unique per backend flow). Each entry is
+  // address index << 16 | port.
   free_ports.resize(ctx.backends);
   const InsideConfig& in = ctx.config.inside;
   for (auto& pool : free_ports) {
-    for (uint32_t p = in.source_port_last + 1u; p-- > in.source_port_first;) {
-      if (ctx.owner_of_local_port(static_cast<uint16_t>(p)) == index) {
-        pool.push_back(static_cast<uint16_t>(p));
+    for (size_t a = ctx.inside_sources.size(); a-- > 0;) {
+      for (uint32_t p = in.source_port_last + 1u; p-- > in.source_port_first;) {
+        if (ctx.owner_of_local_port(static_cast<uint16_t>(p)) == index) {
+          pool.push_back(static_cast<uint32_t>(a) << 16 | p);
+        }
       }
     }
   }
@@ -99,6 +116,14 @@ bool Worker::Impl::init(std::string& error) {
     free_final_flights.push_back(i);
   }
   closing.reserve(kMaxRecords);
+
+  // ---- fragments and path MTU (fragments.h, icmp.h) ----
+  fragments = FragmentTable::create("dtlsgw_ipf" + std::to_string(index), FragmentTable::Options{},
+                                    static_cast<int>(rte_socket_id()), counters, error);
+  if (!fragments) {
+    return false;
+  }
+  icmp_bucket = TokenBucket(kIcmpRate, kIcmpBurst, ctx.tsc_hz, now_tsc);
   return true;
 }
 
@@ -188,6 +213,11 @@ unsigned Worker::Impl::poll() {
     last_sweep_ms = now_ms;
     idle_sweep();
   }
+  // Incomplete datagrams past their time (fragments.h).
+  if (fragments && now_ms - last_fragment_expiry_ms >= kFragmentExpiryIntervalMs) {
+    last_fragment_expiry_ms = now_ms;
+    fragments->expire(now_ms);
+  }
   flush_tx();
   return handled;
 }
@@ -275,12 +305,16 @@ void Worker::Impl::hand_off(rte_mbuf* m, unsigned owner, uint16_t port) {
 }
 
 bool Worker::Impl::arp(rte_mbuf* m, const packet::Frame& frame, bool outside) {
-  const Ipv4 ours = outside ? ctx.config.outside.address : ctx.config.inside.address;
   const MacAddress our_mac = outside ? ctx.outside_mac : ctx.inside_mac;
   if (!outside && ctx.neighbors.learn(frame.arp.sender_ip, frame.arp.sender_mac)) {
     counters.add(Counter::arp_learned);
   }
-  if (frame.arp.operation != 1 || frame.arp.target_ip != ours) {
+  // Inside, every address of the source pool is ours.
+  const bool for_us = outside ? frame.arp.target_ip == ctx.config.outside.address
+                              : ctx.inside_source_of(frame.arp.target_ip) !=
+                                    DataplaneContext::kNoSource;
+  const Ipv4 ours = frame.arp.target_ip;
+  if (frame.arp.operation != 1 || !for_us) {
     return false;  // not for us: the caller frees it
   }
   uint8_t reply[64];

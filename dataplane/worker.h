@@ -11,6 +11,7 @@
 // their own thread, deterministically; run() loops until told to stop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,14 @@ struct DataplaneContext {
   std::vector<Listener> listeners;
   std::vector<uint16_t> listener_by_port = std::vector<uint16_t>(65536, kNoListener);
   unsigned backends = 0;
+  // The distinct backends (address, port), indexed by Listener::backend_pool
+  // and InsideKey::backend, and a small open-addressing index over them
+  // (at most 256 listeners, so 512 slots; kNoBackend in empty ones).
+  std::vector<std::pair<Ipv4, uint16_t>> backend_list;
+  std::array<uint16_t, 512> backend_index{};
+  // The inside source addresses (inside.source_addresses, or the inside
+  // address alone), indexed by InsideKey::local_address.
+  std::vector<Ipv4> inside_sources;
   Neighbors neighbors;
   SessionTable* sessions = nullptr;
   rte_mempool* pool = nullptr;       // frames the workers build
@@ -75,6 +84,31 @@ struct DataplaneContext {
   // round-robin, so the inside direction needs no lookup to find it).
   unsigned owner_of_local_port(uint16_t port) const {
     return (port - config.inside.source_port_first) % workers;
+  }
+  // The backend index of a datagram from `address`:`port` on the inside,
+  // or kNoBackend.
+  uint16_t backend_of(Ipv4 address, uint16_t port) const {
+    for (uint32_t h = backend_hash(address, port);; ++h) {
+      const uint16_t i = backend_index[h % backend_index.size()];
+      if (i == kNoBackend || (backend_list[i].first == address && backend_list[i].second == port)) {
+        return i;
+      }
+    }
+  }
+  // The index of an inside source address, or kNoSource.
+  uint8_t inside_source_of(Ipv4 address) const {
+    for (size_t i = 0; i < inside_sources.size(); ++i) {
+      if (inside_sources[i] == address) {
+        return static_cast<uint8_t>(i);
+      }
+    }
+    return kNoSource;
+  }
+  static constexpr uint16_t kNoBackend = UINT16_MAX;
+  static constexpr uint8_t kNoSource = UINT8_MAX;
+  static uint32_t backend_hash(Ipv4 address, uint16_t port) {
+    const uint64_t h = (uint64_t{address.be} << 16 | port) * 0x9e3779b97f4a7c15ull;
+    return static_cast<uint32_t>(h >> 40);
   }
 };
 

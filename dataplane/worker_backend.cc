@@ -1,5 +1,8 @@
-// An opened record's plaintext, to the session's backend.
+// An opened record's plaintext, to the session's backend: the listener's
+// rate limits, then the datagram, behind a PROXY v2 header when the
+// listener asks for one (proxy_v2.h).
 
+#include "dataplane/proxy_v2.h"
 #include "dataplane/worker_impl.h"
 
 namespace dtlsgw::dataplane {
@@ -11,17 +14,84 @@ bool Worker::Impl::to_backend(const Session& s, packet::UdpEndpoints& e) {
     return false;
   }
   e.source_mac = ctx.inside_mac;
-  e.source = ctx.config.inside.address;
+  e.source = ctx.inside_sources[s.inside.local_address];
   e.destination = l.backend;
   e.source_port = s.inside.local_port;
   e.destination_port = l.backend_port;
   return true;
 }
+
+// ---- rate limits ------------------------------------------------------
+
+std::vector<TokenBucket> Worker::Impl::listener_rate_buckets(const DataplaneContext& ctx) {
+  std::vector<TokenBucket> buckets;
+  const uint64_t workers = std::max(1u, ctx.workers);
+  for (const ListenerConfig& l : ctx.config.listeners) {
+    // Each worker enforces rate/workers (at least 1/s): the sum over the
+    // workers is the configured rate when the listener's peers are spread
+    // evenly, and never more.
+    const uint64_t rate = l.listener_rate == 0 ? 0 : std::max<uint64_t>(1, l.listener_rate / workers);
+    const uint64_t depth = std::max<uint64_t>(1, l.listener_burst / workers);
+    buckets.emplace_back(rate, depth, std::max<uint64_t>(1, ctx.tsc_hz), 0);
+  }
+  return buckets;
+}
+
+bool Worker::Impl::within_rate(Session& s, const ListenerConfig& l) {
+  if (l.session_rate != 0) {
+    // The session's bucket on the worker's millisecond clock. The debt is
+    // repaid at `rate` per 1000 ms; a fraction of a token is kept by
+    // moving the repaid time only by what was paid.
+    const auto slot = static_cast<size_t>(&s - &ctx.sessions->slot(0));
+    if (slot >= session_rates.size()) [[unlikely]] {
+      return true;  // not a table slot (cannot happen): no state to keep
+    }
+    SessionRate& r = session_rates[slot];
+    uint64_t tag;
+    std::memcpy(&tag, &s.flow, sizeof(tag));
+    tag ^= uint64_t{s.installed_s} * 0x9e3779b97f4a7c15ull;
+    const auto now = static_cast<uint32_t>(now_ms);
+    if (r.tag != tag) {
+      r = SessionRate{tag, 0, now};
+    }
+    const uint64_t elapsed = now - r.repaid_ms;
+    const uint64_t repaid = elapsed * l.session_rate / 1000;
+    if (repaid >= r.debt) {
+      r.debt = 0;
+      r.repaid_ms = now;
+    } else if (repaid != 0) {
+      r.debt -= static_cast<uint32_t>(repaid);
+      r.repaid_ms += static_cast<uint32_t>(repaid * 1000 / l.session_rate);
+    }
+    if (r.debt >= l.session_burst) [[unlikely]] {
+      counters.add(Counter::drop_session_rate);
+      return false;
+    }
+    ++r.debt;
+  }
+  // The TSC, moved on by the tests' clock offset too (Worker::advance_clock_ms).
+  const uint64_t now = now_tsc + self.clock_offset_ms_ * (ctx.tsc_hz / 1000);
+  if (l.listener_rate != 0 && !listener_buckets[s.listener].take(now)) [[unlikely]] {
+    counters.add(Counter::drop_listener_rate);
+    return false;
+  }
+  return true;
+}
+
+// ---- forwarding -------------------------------------------------------
+
 bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                                      bool in_place) {
+  const ListenerConfig& l = ctx.config.listeners[s->listener];
+  if (!within_rate(*s, l)) [[unlikely]] {
+    return false;  // the packet is freed by open_queued (not marked reused)
+  }
   packet::UdpEndpoints e;
   if (!to_backend(*s, e)) {
-    return false;  // the packet is freed by open_queued (not marked reused)
+    return false;
+  }
+  if (l.proxy_protocol) {
+    return forward_with_proxy_header(s, m, plaintext, in_place, e);
   }
   if (!in_place) {
     if (send_payload_copy(e, plaintext, false)) {
@@ -40,6 +110,77 @@ bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const ui
   counters.add(Counter::plaintext_forwarded);
   queue_tx(m, false);
   return true;
+}
+
+bool Worker::Impl::forward_with_proxy_header(Session* s, rte_mbuf* m,
+                                             std::span<const uint8_t> plaintext, bool in_place,
+                                             const packet::UdpEndpoints& e) {
+  // PROXY v2 (proxy_v2.h): source = the peer, destination = the listener.
+  proxy_v2::HeaderFields f;
+  f.source = proxy_v2::ipv4_endpoint(s->flow.peer_address, s->flow.peer_port);
+  f.destination = proxy_v2::ipv4_endpoint(ctx.config.outside.address.be, s->flow.listener_port);
+  const contract::Identity& id = s->identity;
+  f.identity.kind = static_cast<proxy_v2::Identity::Kind>(id.kind);
+  if (id.kind > static_cast<uint8_t>(proxy_v2::Identity::Kind::certificate)) [[unlikely]] {
+    f.identity.kind = proxy_v2::Identity::Kind::none;
+  }
+  // The dataplane holds a prefix of long identities (contract::Identity);
+  // the digest TLV says so, with the whole one's length and hash.
+  f.identity.name = {id.prefix, id.prefix_length};
+  f.identity.truncated = id.prefix_length < id.length;
+  f.identity.full_length = id.length;
+  f.identity.hash = id.hash;
+  proxy_v2::SessionId unique;
+  std::memcpy(unique.data(), &s->flow.peer_address, 4);
+  store_be16(unique.data() + 4, s->flow.peer_port);
+  store_be16(unique.data() + 6, s->flow.listener_port);
+  const uint32_t installed = htonl(s->installed_s);
+  std::memcpy(unique.data() + 8, &installed, 4);
+  f.session_id = &unique;
+
+  const size_t proxy = proxy_v2::header_length(f);
+  constexpr size_t headers = packet::udp_headers_length(false);
+  const size_t payload = proxy + plaintext.size();
+  const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
+  if (in_place && size_t{m->data_off} + offset >= headers + proxy) [[likely]] {
+    // In place: the PROXY header right before the plaintext, the UDP/IP
+    // headers before it (the record header, nonce and the mbuf's headroom
+    // make the room: about 140 bytes against a header of about 100).
+    uint8_t* at = const_cast<uint8_t*>(plaintext.data()) - proxy;
+    if (proxy_v2::write_header(f, {at, proxy}) != proxy) [[unlikely]] {
+      counters.add(Counter::drop_proxy_header);
+      return false;
+    }
+    m->data_off = static_cast<uint16_t>(m->data_off + offset - proxy - headers);
+    m->data_len = static_cast<uint16_t>(headers + payload);
+    m->pkt_len = m->data_len;
+    finish_frame(m, e, payload, false);
+    counters.add(Counter::plaintext_forwarded);
+    counters.add(Counter::proxy_headers_sent);
+    queue_tx(m, false);
+    return true;
+  }
+  // A copy (several records in the datagram, or too little headroom).
+  rte_mbuf* copy = rte_pktmbuf_alloc(ctx.pool);
+  char* p = copy ? rte_pktmbuf_append(copy, static_cast<uint16_t>(headers + payload)) : nullptr;
+  if (p == nullptr) [[unlikely]] {
+    counters.add(Counter::drop_mbuf_alloc);
+    rte_pktmbuf_free(copy);
+    return false;
+  }
+  auto* out = reinterpret_cast<uint8_t*>(p) + headers;
+  if (proxy_v2::write_header(f, {out, proxy}) != proxy) [[unlikely]] {
+    counters.add(Counter::drop_proxy_header);
+    rte_pktmbuf_free(copy);
+    return false;
+  }
+  std::memcpy(out + proxy, plaintext.data(), plaintext.size());
+  finish_frame(copy, e, payload, false);
+  counters.add(Counter::plaintext_forwarded);
+  counters.add(Counter::proxy_headers_sent);
+  counters.add(Counter::proxy_header_copies);
+  queue_tx(copy, false);
+  return false;
 }
 
 }  // namespace dtlsgw::dataplane

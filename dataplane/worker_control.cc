@@ -51,8 +51,9 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
   };
   auto fail = [&](InstallFailure why) {
     free_mbufs();
-    counters.add(why == InstallFailure::table_full ? Counter::session_table_full
-                                                   : Counter::keys_bad_message);
+    counters.add(why == InstallFailure::table_full       ? Counter::session_table_full
+                 : why == InstallFailure::no_source_port ? Counter::source_pool_exhausted
+                                                         : Counter::keys_bad_message);
     send_event(contract::EventKind::install_failed, static_cast<uint16_t>(why), msg.flow,
                nullptr);
   };
@@ -87,7 +88,7 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
     close(old, contract::ClosedBy::replaced, false);
   }
   const Listener& l = ctx.listeners[listener];
-  std::vector<uint16_t>& ports = free_ports[l.backend_pool];
+  std::vector<uint32_t>& ports = free_ports[l.backend_pool];
   if (ports.empty()) {
     fail(InstallFailure::no_source_port);
     return;
@@ -98,7 +99,10 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
     return;
   }
   s->flow = msg.flow;
-  s->inside = InsideKey{l.backend.be, l.backend_port, ports.back()};
+  s->inside = InsideKey{};
+  s->inside.backend = l.backend_pool;
+  s->inside.local_port = static_cast<uint16_t>(ports.back());
+  s->inside.local_address = static_cast<uint8_t>(ports.back() >> 16);
   std::memcpy(s->peer_mac.bytes, msg.peer_mac, 6);
   s->listener = listener;
   s->worker = static_cast<uint16_t>(index);
@@ -216,7 +220,8 @@ void Worker::Impl::close(Session* s, contract::ClosedBy why, bool send_close_not
     s->final_flight = kNoFinalFlight;
   }
   send_event(contract::EventKind::closed, static_cast<uint16_t>(why), s->flow, s);
-  free_ports[s->backend].push_back(s->inside.local_port);
+  free_ports[s->backend].push_back(uint32_t{s->inside.local_address} << 16 |
+                                   s->inside.local_port);
   counters.add(Counter::sessions_closed);
   ctx.sessions->remove(s);
 }

@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include "dataplane/fragments.h"
+#include "dataplane/icmp.h"
 #include "dataplane/packet.h"
 #include "dataplane/token_bucket.h"
 #include "dtls_record/record_protection.h"
@@ -55,6 +57,14 @@ constexpr uint32_t kForgeryHoldMs = 100;
 // Slots of the events ring only confirmations (installed, install failed)
 // may use, so a flood of alerts cannot stall handovers (issue contract).
 constexpr unsigned kEventSlotsForConfirmations = 1024;
+
+// ---- fragments and path MTU (fragments.h, icmp.h) ----
+// How often the reassembly table looks for expired datagrams.
+constexpr uint64_t kFragmentExpiryIntervalMs = 10;
+// ICMP errors a worker sends per second, and its burst (RFC 1812
+// §4.3.2.8: an error must not be sent for every offending packet).
+constexpr uint64_t kIcmpRate = 100;
+constexpr uint64_t kIcmpBurst = 10;
 
 // RFC 5246 §7.2.
 constexpr uint8_t kAlertWarning = 1;
@@ -151,7 +161,8 @@ struct Worker::Impl {
   rte_hash* pending = nullptr;  // flows with a handshake in progress → expiry (ms)
 
   // Inside source ports this worker may hand out, per backend.
-  std::vector<std::vector<uint16_t>> free_ports;
+  // Entries: address index (DataplaneContext::inside_sources) << 16 | port.
+  std::vector<std::vector<uint32_t>> free_ports;
 
   std::vector<FinalFlight> final_flights = std::vector<FinalFlight>(kFinalFlightSlots);
   std::vector<uint32_t> free_final_flights;
@@ -194,6 +205,56 @@ struct Worker::Impl {
   uint16_t ip_id = 0;
   bool quiet = false;  // no events (bulk static-key installs)
   bool sessions_closed = false;  // a session was closed since the burst's lookup
+
+  // ---- fragments and path MTU (fragments.h, icmp.h) ----
+  // Outside IP reassembly (fragments.h; nullptr: fragments are dropped).
+  std::unique_ptr<FragmentTable> fragments;
+  uint64_t last_fragment_expiry_ms = 0;
+  // ICMP errors this worker sends (RFC 1812 §4.3.2.8: rate-limited).
+  TokenBucket icmp_bucket;
+  // An outside fragment (parse_frame said ip_fragment): the complete
+  // datagram as one contiguous frame to process like any received, or
+  // nullptr (held, or dropped and counted). Never takes `m`.
+  rte_mbuf* reassemble(rte_mbuf* m, const packet::Frame& frame);
+  // An outside packet parse_frame called not_udp: an ICMP path MTU report
+  // for one of our flows lowers it (worker_path_mtu.cc). True when `m`
+  // was handed to the flow's owner (taken); else the caller frees it.
+  bool outside_icmp(rte_mbuf* m, const packet::Frame& frame);
+  // Inside → outside: true when a record of `ip_length` bytes of IP packet
+  // does not fit the session's path MTU; then the datagram is refused
+  // (counted, the backend told): the caller frees `m`.
+  bool over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame, size_t ip_length);
+
+  // ---- backend identity, source pools, rate limits ----
+  // Per listener: its listener_rate bucket, this worker's share of it
+  // (rate and depth divided by the worker count: RSS spreads a listener's
+  // peers over the workers, and a shared bucket would need atomics per
+  // datagram). Rate 0: no limit.
+  std::vector<TokenBucket> listener_buckets = listener_rate_buckets(ctx);
+  static std::vector<TokenBucket> listener_rate_buckets(const DataplaneContext& ctx);
+  // Per session slot (SessionTable::slot), when a listener has a
+  // session_rate: its bucket, kept here because Session has no 16 bytes
+  // left of its 256 (16 bytes × max_sessions per worker). The bucket is
+  // its debt (tokens spent below the full depth, so zero is a full
+  // bucket) and when it was last repaid (worker clock, ms); `tag` names
+  // the session it belongs to (its flow and install time), so a slot's
+  // next session starts full without a hook in install or close.
+  struct SessionRate {
+    uint64_t tag = 0;
+    uint32_t debt = 0;
+    uint32_t repaid_ms = 0;
+  };
+  std::vector<SessionRate> session_rates = std::vector<SessionRate>(
+      std::any_of(ctx.config.listeners.begin(), ctx.config.listeners.end(),
+                  [](const ListenerConfig& l) { return l.session_rate != 0; })
+          ? ctx.config.max_sessions
+          : 0);
+  // False when a rate limit toward the backend drops the datagram (counted).
+  bool within_rate(Session& s, const ListenerConfig& l);
+  // Plaintext to the backend behind a PROXY v2 header (proxy_v2.h); in
+  // place when the headroom takes it.
+  bool forward_with_proxy_header(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
+                                 bool in_place, const packet::UdpEndpoints& e);
 
   Impl(DataplaneContext& c, Worker& w, unsigned i)
       : ctx(c), self(w), index(i), counters(c.counters[i]) {}

@@ -33,7 +33,11 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
       continue;
     }
-    if (frame.destination != in.address || frame.destination_port < in.source_port_first ||
+    // Addressed to one of the pool's (address, port) pairs, from a backend.
+    const uint8_t source = frame.destination == ctx.inside_sources[0]
+                               ? 0
+                               : ctx.inside_source_of(frame.destination);
+    if (source == DataplaneContext::kNoSource || frame.destination_port < in.source_port_first ||
         frame.destination_port > in.source_port_last) [[unlikely]] {
       counters.add(Counter::drop_not_for_us);
       rte_pktmbuf_free(m);
@@ -44,7 +48,16 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       hand_off(m, owner, ctx.inside_port);
       continue;
     }
-    keys[candidates] = InsideKey{frame.source.be, frame.source_port, frame.destination_port};
+    const uint16_t backend = ctx.backend_of(frame.source, frame.source_port);
+    if (backend == DataplaneContext::kNoBackend) [[unlikely]] {
+      counters.add(Counter::drop_unknown_session);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    keys[candidates] = InsideKey{};
+    keys[candidates].backend = backend;
+    keys[candidates].local_port = frame.destination_port;
+    keys[candidates].local_address = source;
     key_ptrs[candidates] = &keys[candidates];
     mine[candidates++] = m;
   }
@@ -91,6 +104,11 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     const size_t tag = s->write.tag_length();
     const size_t record_start = m->data_off + size_t{frame.payload_offset} - prefix;
     const size_t frame_length = headers + prefix + frame.payload_length + tag;
+    // A record over the peer's path MTU (worker_path_mtu.cc says why).
+    if (over_path_mtu(s, m, frame, frame_length - packet::kEthernetHeaderLength)) [[unlikely]] {
+      rte_pktmbuf_free(m);
+      continue;
+    }
     if (m->nb_segs != 1 || m->data_off + size_t{frame.payload_offset} < prefix + headers ||
         record_start - headers + frame_length > m->buf_len) [[unlikely]] {
       counters.add(Counter::drop_seal_failed);

@@ -23,8 +23,18 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[n];
-    const packet::FrameResult r = packet::parse_frame(
-        {mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    if (r == packet::FrameResult::ip_fragment) [[unlikely]] {
+      // The last fragment of a datagram brings the whole of it (copied
+      // into one contiguous buffer), which goes on like any frame.
+      rte_mbuf* whole = reassemble(m, frame);
+      rte_pktmbuf_free(m);
+      if (whole == nullptr) {
+        continue;
+      }
+      m = whole;
+      r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    }
     switch (r) {
       case packet::FrameResult::udp: {
         const uint16_t listener = ctx.listener_by_port[frame.destination_port];
@@ -52,10 +62,16 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
         counters.add(Counter::drop_not_ipv4);
         break;
       case packet::FrameResult::ip_fragment:
-        counters.add(Counter::drop_ip_fragment);
+        counters.add(Counter::drop_ip_fragment);  // (a reassembled one never is)
         break;
       case packet::FrameResult::not_udp:
         counters.add(Counter::drop_not_udp);
+        break;
+      case packet::FrameResult::icmp:
+        // Path MTU reports for our flows (worker_path_mtu.cc).
+        if (outside_icmp(m, frame)) {
+          continue;
+        }
         break;
       default:
         counters.add(Counter::drop_malformed_frame);
@@ -159,6 +175,35 @@ void Worker::Impl::outside_packet(rte_mbuf* m, const packet::Frame& frame,
     --burst_count;
     rte_pktmbuf_free(m);
   }
+}
+
+rte_mbuf* Worker::Impl::reassemble(rte_mbuf* m, const packet::Frame& frame) {
+  if (!fragments) {
+    counters.add(Counter::drop_ip_fragment);
+    return nullptr;
+  }
+  if (frame.ip_version != 4) {
+    // IPv6 fragments go to FragmentTable::add_ipv6 (at l3_offset and
+    // fragment_header_offset) once the outside port has an IPv6 address
+    // to check them against; until then none is for us.
+    counters.add(Counter::drop_not_for_us);
+    return nullptr;
+  }
+  // Only fragments of UDP datagrams to the gateway's outside address take
+  // a reassembly buffer (parse_frame checked the header's lengths and
+  // checksum).
+  const uint8_t* ip = mbuf_data(m) + frame.l3_offset;
+  Ipv4 destination;
+  std::memcpy(&destination.be, ip + 16, 4);
+  if (destination != ctx.config.outside.address) {
+    counters.add(Counter::drop_not_for_us);
+    return nullptr;
+  }
+  if (ip[9] != 17) {
+    counters.add(Counter::drop_not_udp);
+    return nullptr;
+  }
+  return fragments->add_ipv4({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame.l3_offset, now_ms);
 }
 
 bool Worker::Impl::handshake_pending(const contract::FlowKey& flow) {

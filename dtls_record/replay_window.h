@@ -52,6 +52,11 @@ class ReplayWindow {
   ReplayWindow(uint32_t window_bits, std::span<uint64_t> storage);
 
   [[nodiscard]] ReplayCheck check(uint64_t sequence) const {
+#ifdef DTLSGW_BENCHMARK_BUILD
+    if (relaxed_for_benchmark) [[unlikely]] {
+      return ReplayCheck::fresh;
+    }
+#endif
     if (sequence >= next_) {
       return ReplayCheck::fresh;
     }
@@ -67,6 +72,11 @@ class ReplayWindow {
   ReplayCheck commit(uint64_t sequence) {
     // Record numbers are 48-bit; next_ = sequence + 1 must not wrap.
     assert(sequence <= (uint64_t{1} << 48) - 1);
+#ifdef DTLSGW_BENCHMARK_BUILD
+    if (relaxed_for_benchmark) [[unlikely]] {
+      return ReplayCheck::fresh;
+    }
+#endif
     if (sequence >= next_) {
       if (next_ != 0 && (sequence >> 6) != ((next_ - 1) >> 6)) {
         clear_passed_words(sequence);
@@ -84,6 +94,15 @@ class ReplayWindow {
 
   // Back to "nothing received".
   void reset();
+
+#ifdef DTLSGW_BENCHMARK_BUILD
+  // Benchmark builds only (meson -Dstatic_keys=true, the dataplane's
+  // `relaxed_replay` key): every record number is fresh and nothing is
+  // recorded, so a traffic generator can loop one captured pcap. It turns
+  // off the anti-replay invariant for the whole process; production builds
+  // do not contain this switch at all.
+  static inline bool relaxed_for_benchmark = false;
+#endif
 
   // Asks for the word a record near the top of the window tests (the data
   // path, a burst ahead of the records).

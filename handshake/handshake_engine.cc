@@ -269,6 +269,27 @@ std::vector<Datagram> HandshakeEngine::start(std::span<const uint8_t> cookie_cli
   return out;
 }
 
+long HandshakeEngine::minimum_path_mtu(PeerAddress::Family family) {
+  // OpenSSL 3.0's dtls1_min_mtu: 256 less the BIO's overhead.
+  return 256 - udp_overhead(family) + kMaxAeadExpansion;
+}
+
+bool HandshakeEngine::set_path_mtu(long path_mtu) {
+  if (state_ != HandshakeState::in_progress || ssl_ == nullptr) {
+    return false;
+  }
+  // OpenSSL refuses an MTU below its minimum and keeps the old one; after
+  // DTLSv1_listen the value is read again from config_ (start()).
+  clear_openssl_errors();
+  if (SSL_set_mtu(ssl_, openssl_mtu(path_mtu)) <= 0) {
+    clear_openssl_errors();
+    return false;
+  }
+  config_.path_mtu = path_mtu;
+  link_.mtu = openssl_mtu(path_mtu);
+  return true;
+}
+
 std::vector<Datagram> HandshakeEngine::on_datagram(std::span<const uint8_t> datagram,
                                                    TimePoint now) {
   std::vector<Datagram> out;

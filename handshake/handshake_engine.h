@@ -110,6 +110,18 @@ class HandshakeEngine {
   std::vector<Datagram> on_datagram(std::span<const uint8_t> datagram, TimePoint now);
   std::vector<Datagram> on_timer(TimePoint now);
 
+  // Lowers (or sets) the path MTU, in bytes of UDP payload, for the
+  // flights still to come and the retransmissions of the current one
+  // (OpenSSL fragments each message again when it resends it): an ICMP
+  // frag-needed / packet-too-big reported a smaller path (RFC 1191,
+  // RFC 8201). False, and nothing changes, when it is below OpenSSL's
+  // minimum (see EngineConfig::path_mtu) or the handshake is over.
+  bool set_path_mtu(long path_mtu);
+  long path_mtu() const { return config_.path_mtu; }
+  // The smallest path MTU (bytes of UDP payload) OpenSSL takes for a peer
+  // of this family.
+  static long minimum_path_mtu(PeerAddress::Family family);
+
   // When on_timer should run next; TimePoint::max() when nothing is
   // pending (complete or failed).
   TimePoint next_deadline() const;

@@ -251,7 +251,9 @@ void HandshakeTable::settle(TimerId slot, Result& result, TimePoint now) {
 std::unique_ptr<HandshakeEngine> HandshakeTable::start(const PeerAddress& peer,
                                                        std::span<const uint8_t> datagram,
                                                        TimePoint now, Result& result) {
-  auto engine = HandshakeEngine::create(context_, crypto_, config_.engine, peer);
+  EngineConfig engine_config = config_.engine;
+  engine_config.path_mtu = path_mtu_for(peer);
+  auto engine = HandshakeEngine::create(context_, crypto_, engine_config, peer);
   result.to_send = engine->start(datagram, now);
   if (engine->state() == HandshakeState::failed) {
     ++counters_.failed[static_cast<size_t>(engine->failure())];
@@ -261,6 +263,29 @@ std::unique_ptr<HandshakeEngine> HandshakeTable::start(const PeerAddress& peer,
   }
   ++counters_.started;
   return engine;
+}
+
+bool HandshakeTable::set_path_mtu(const PeerAddress& peer, long path_mtu) {
+  // A path below what OpenSSL can fragment for still gets the smallest
+  // datagrams it can make (the rest is the network's to fragment).
+  path_mtu = std::max(path_mtu, HandshakeEngine::minimum_path_mtu(peer.family));
+  if (path_mtu >= path_mtu_for(peer)) {
+    return false;  // RFC 1191 §6.3: a report never raises the estimate
+  }
+  const auto remembered = path_mtus_.find(peer);
+  if (remembered != path_mtus_.end()) {
+    remembered->second = path_mtu;
+  } else if (path_mtus_.size() < config_.max_handshakes + config_.max_recent) {
+    path_mtus_.emplace(peer, path_mtu);
+  }
+  const auto it = engines_.find(peer);
+  return it != engines_.end() && slots_[it->second]->set_path_mtu(path_mtu);
+}
+
+long HandshakeTable::path_mtu_for(const PeerAddress& peer) const {
+  const auto it = path_mtus_.find(peer);
+  return it != path_mtus_.end() ? std::min(it->second, config_.engine.path_mtu)
+                                : config_.engine.path_mtu;
 }
 
 HandshakeTable::Result HandshakeTable::on_datagram(const PeerAddress& peer,

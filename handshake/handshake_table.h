@@ -137,6 +137,19 @@ class HandshakeTable {
   // few wake-ups per deadline, timer_wheel.h).
   std::optional<TimePoint> next_wakeup() const;
 
+  // A path MTU report for `peer` (bytes of UDP payload): applied to the
+  // peer's running handshake at once (its next flight and retransmissions
+  // fit it) and remembered for the peer's next handshake (a rebooted
+  // peer's, RFC 6347 §4.2.8), never raising what is remembered. True if a
+  // running handshake took it. At most max_handshakes + max_recent peers
+  // are remembered; beyond, only a running handshake gets it.
+  bool set_path_mtu(const PeerAddress& peer, long path_mtu);
+  // Forgets a remembered path MTU (the peer's session closed).
+  void forget_path_mtu(const PeerAddress& peer) { path_mtus_.erase(peer); }
+  // The path MTU the peer's next handshake starts with.
+  long path_mtu_for(const PeerAddress& peer) const;
+  size_t path_mtus_remembered() const { return path_mtus_.size(); }
+
   // TimePoint::max() if the peer has no engine.
   TimePoint next_deadline(const PeerAddress& peer) const;
   const HandshakeEngine* find(const PeerAddress& peer) const;
@@ -201,6 +214,8 @@ class HandshakeTable {
   Engines engines_{&memory_};
   std::pmr::unordered_map<SourceKey, uint32_t, SourceHash> per_source_{&memory_};
   RecentHandshakes recent_;
+  // Path MTUs learnt from ICMP reports, per peer (set_path_mtu).
+  std::pmr::unordered_map<PeerAddress, long, PeerHash> path_mtus_{&memory_};
   TableCounters counters_;
 };
 

@@ -101,12 +101,17 @@ std::optional<Datagram> udp_of(const Bytes& f, size_t frame) {
 }
 
 struct KeyLog {
-  // label -> client random -> secret
-  std::map<std::string, std::map<Bytes, Bytes>> lines;
+  // label -> client random -> secret. The random is keyed as a string:
+  // GCC 12 at -O3 misreads std::map<std::vector<uint8_t>, ...>'s compare
+  // as an unbounded memcmp (-Wstringop-overread, a false positive).
+  std::map<std::string, std::map<std::string, Bytes>> lines;
+  static std::string key(const Bytes& random) {
+    return std::string(random.begin(), random.end());
+  }
   std::optional<Bytes> find(const std::string& label, const Bytes& random) const {
     const auto l = lines.find(label);
     if (l == lines.end() || l->second.empty()) return std::nullopt;
-    const auto r = l->second.find(random);
+    const auto r = l->second.find(key(random));
     if (r != l->second.end()) return r->second;
     return l->second.begin()->second;  // the only session, random unseen
   }
@@ -125,7 +130,7 @@ bool read_keylog(const std::string& path, KeyLog& k, std::string& error) {
     if (!(s >> label >> random >> secret) || label[0] == '#') continue;
     auto r = from_hex(random);
     auto v = from_hex(secret);
-    if (r && v) k.lines[label][*r] = *v;
+    if (r && v) k.lines[label][KeyLog::key(*r)] = *v;
   }
   return true;
 }

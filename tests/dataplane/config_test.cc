@@ -133,6 +133,7 @@ TEST(Config, ExampleParsesToItsValues) {
   EXPECT_EQ(c->final_flight_interval, seconds(1));
   EXPECT_EQ(c->summary_interval, seconds(5));
   EXPECT_EQ(c->static_keys, "");
+  EXPECT_FALSE(c->relaxed_replay);
 
   EXPECT_EQ(c->outside.port_id, 0);
   EXPECT_EQ(c->outside.address, ip("192.0.2.1"));
@@ -144,6 +145,7 @@ TEST(Config, ExampleParsesToItsValues) {
   EXPECT_FALSE(c->inside.gateway);
   EXPECT_EQ(c->inside.source_port_first, 20000);
   EXPECT_EQ(c->inside.source_port_last, 59999);
+  EXPECT_EQ(c->inside.source_addresses, std::vector<dataplane::Ipv4>{ip("10.0.0.1")});
 
   ASSERT_EQ(c->listeners.size(), 1u);
   EXPECT_EQ(c->listeners[0].port, 4433);
@@ -225,6 +227,7 @@ punt_burst = 32
 final_flight_interval = "250ms"
 summary_interval = "0s"
 static_keys = "/etc/dtlsgw/keys.txt"
+relaxed_replay = true
 
 [outside]
 port = 2
@@ -238,6 +241,7 @@ address = "10.1.2.3"
 prefix_length = 16
 gateway = "10.1.0.1"
 source_ports = "1024-2047"
+source_addresses = ["10.1.2.3", "10.1.7.7"]
 
 [[listener]]
 port = 5684
@@ -281,6 +285,7 @@ cookie_rotation = "2h"
   EXPECT_EQ(c->final_flight_interval, milliseconds(250));
   EXPECT_EQ(c->summary_interval, milliseconds(0));
   EXPECT_EQ(c->static_keys, "/etc/dtlsgw/keys.txt");
+  EXPECT_TRUE(c->relaxed_replay);
 
   EXPECT_EQ(c->outside.port_id, 2);
   EXPECT_EQ(c->outside.address, ip("198.51.100.7"));
@@ -292,6 +297,7 @@ cookie_rotation = "2h"
   EXPECT_EQ(c->inside.gateway, ip("10.1.0.1"));
   EXPECT_EQ(c->inside.source_port_first, 1024);
   EXPECT_EQ(c->inside.source_port_last, 2047);
+  EXPECT_EQ(c->inside.source_addresses, (std::vector<dataplane::Ipv4>{ip("10.1.2.3"), ip("10.1.7.7")}));
 
   ASSERT_EQ(c->listeners.size(), 2u);
   EXPECT_EQ(c->listeners[0].port, 5684);
@@ -511,6 +517,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "test.toml: dataplane.idle_timeout: expected a string, got an integer"},
         Rejected{"StaticKeysBoolean", "static_keys = \"\"", "static_keys = false",
                  "test.toml: dataplane.static_keys: expected a string, got a boolean"},
+        Rejected{"RelaxedReplayWithoutStaticKeys", "static_keys = \"\"",
+                 "static_keys = \"\"\nrelaxed_replay = true",
+                 "test.toml: dataplane.relaxed_replay: only with static_keys (benchmark builds)"},
+        Rejected{"RelaxedReplayString", "static_keys = \"\"",
+                 "static_keys = \"keys.txt\"\nrelaxed_replay = \"yes\"",
+                 "test.toml: dataplane.relaxed_replay: expected a boolean, got a string"},
         Rejected{"PortString", "[outside]\nport = 0", "[outside]\nport = \"0\"",
                  "test.toml: outside.port: expected an integer, got a string"},
         Rejected{"AddressInteger", "address = \"192.0.2.1\"", "address = 3221225985",
@@ -738,6 +750,24 @@ INSTANTIATE_TEST_SUITE_P(
         Rejected{"DurationOverflow", "\"300s\"", "\"99999999999999999999h\"",
                  "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
                  "\"30s\", \"5m\" or \"1h\", got \"99999999999999999999h\""},
+        Rejected{"SourceAddressesNotArray", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = \"10.0.0.3\"",
+                 "test.toml: inside.source_addresses: expected an array of IPv4 addresses, got a string"},
+        Rejected{"SourceAddressesEmpty", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = []",
+                 "test.toml: inside.source_addresses: needs 1 to 16 addresses, got 0"},
+        Rejected{"SourceAddressesNotString", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.3\", 7]",
+                 "test.toml: inside.source_addresses[1]: expected a string, got an integer"},
+        Rejected{"SourceAddressesBad", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.256\"]",
+                 "test.toml: inside.source_addresses[0]: expected an IPv4 address like \"192.0.2.1\", got \"10.0.0.256\""},
+        Rejected{"SourceAddressesOffLink", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.3\", \"10.0.1.3\"]",
+                 "test.toml: inside.source_addresses[1]: 10.0.1.3 is not on inside's subnet 10.0.0.0/24"},
+        Rejected{"SourceAddressesTwice", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.1\", \"10.0.0.1\"]",
+                 "test.toml: inside.source_addresses[1]: 10.0.0.1 is listed twice"},
         Rejected{"SourcePortsSingle", "\"20000-59999\"", "\"20000\"",
                  "test.toml: inside.source_ports: expected a port range like \"20000-59999\", "
                  "got \"20000\""},
@@ -863,6 +893,107 @@ class TempFile {
  private:
   std::string path_;
 };
+
+// ---- backend identity, rate limits ([[listener]]) ----
+
+TEST(Config, ListenerProxyProtocolAndRates) {
+  std::string error;
+  std::optional<Config> c = parse(kMinimal, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_FALSE(c->listeners[0].proxy_protocol);
+  EXPECT_EQ(c->listeners[0].session_rate, 0u);
+  EXPECT_EQ(c->listeners[0].session_burst, 0u);
+  EXPECT_EQ(c->listeners[0].listener_rate, 0u);
+  EXPECT_EQ(c->listeners[0].listener_burst, 0u);
+
+  c = parse(edit(kMinimal, "backend = \"10.0.0.2:7\"\n",
+                 "backend = \"10.0.0.2:7\"\nproxy_protocol = true\nsession_rate = \"1000/s\"\n"
+                 "session_burst = 50\nlistener_rate = \"100000000/s\"\nlistener_burst = 7\n"),
+            error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_TRUE(c->listeners[0].proxy_protocol);
+  EXPECT_EQ(c->listeners[0].session_rate, 1000u);
+  EXPECT_EQ(c->listeners[0].session_burst, 50u);
+  EXPECT_EQ(c->listeners[0].listener_rate, 100'000'000u);
+  EXPECT_EQ(c->listeners[0].listener_burst, 7u);
+
+  // Without a burst, the bucket holds one second's worth.
+  c = parse(edit(kMinimal, "backend = \"10.0.0.2:7\"\n",
+                 "backend = \"10.0.0.2:7\"\nsession_rate = \"1/s\"\nlistener_rate = \"30/s\"\n"),
+            error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->listeners[0].session_rate, 1u);
+  EXPECT_EQ(c->listeners[0].session_burst, 1u);
+  EXPECT_EQ(c->listeners[0].listener_rate, 30u);
+  EXPECT_EQ(c->listeners[0].listener_burst, 30u);
+}
+
+struct ListenerRejected {
+  const char* name;
+  const char* lines;  // added to kMinimal's listener
+  const char* error;
+};
+class ConfigRejectsListenerKey : public testing::TestWithParam<ListenerRejected> {};
+
+TEST_P(ConfigRejectsListenerKey, Edit) {
+  EXPECT_EQ(rejection(edit(kMinimal, "backend = \"10.0.0.2:7\"\n",
+                           std::string("backend = \"10.0.0.2:7\"\n") + GetParam().lines)),
+            GetParam().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, ConfigRejectsListenerKey,
+    testing::Values(
+        ListenerRejected{"ProxyProtocolString", "proxy_protocol = \"yes\"\n",
+                         "test.toml: listener[0].proxy_protocol: expected a boolean, got a string"},
+        ListenerRejected{"ProxyProtocolInteger", "proxy_protocol = 1\n",
+                         "test.toml: listener[0].proxy_protocol: expected a boolean, got an integer"},
+        ListenerRejected{"SessionRateInteger", "session_rate = 1000\n",
+                         "test.toml: listener[0].session_rate: expected a string, got an integer"},
+        ListenerRejected{"SessionRateNoUnit", "session_rate = \"1000\"\n",
+                         "test.toml: listener[0].session_rate: expected a rate like \"1000/s\", "
+                         "got \"1000\""},
+        ListenerRejected{"SessionRateOtherUnit", "session_rate = \"1000/m\"\n",
+                         "test.toml: listener[0].session_rate: expected a rate like \"1000/s\", "
+                         "got \"1000/m\""},
+        ListenerRejected{"SessionRateNegative", "session_rate = \"-5/s\"\n",
+                         "test.toml: listener[0].session_rate: expected a rate like \"1000/s\", "
+                         "got \"-5/s\""},
+        ListenerRejected{"SessionRateZero", "session_rate = \"0/s\"\n",
+                         "test.toml: listener[0].session_rate: must be in 1/s..100000000/s, "
+                         "got \"0/s\""},
+        ListenerRejected{"SessionRateTooHigh", "session_rate = \"100000001/s\"\n",
+                         "test.toml: listener[0].session_rate: must be in 1/s..100000000/s, "
+                         "got \"100000001/s\""},
+        ListenerRejected{"SessionRateHuge", "session_rate = \"99999999999999/s\"\n",
+                         "test.toml: listener[0].session_rate: expected a rate like \"1000/s\", "
+                         "got \"99999999999999/s\""},
+        ListenerRejected{"SessionBurstString", "session_rate = \"5/s\"\nsession_burst = \"5\"\n",
+                         "test.toml: listener[0].session_burst: expected an integer, got a string"},
+        ListenerRejected{"SessionBurstNegative", "session_rate = \"5/s\"\nsession_burst = -1\n",
+                         "test.toml: listener[0].session_burst: must be in 0..100000000, got -1"},
+        ListenerRejected{"SessionBurstTooHigh",
+                         "session_rate = \"5/s\"\nsession_burst = 100000001\n",
+                         "test.toml: listener[0].session_burst: must be in 0..100000000, "
+                         "got 100000001"},
+        ListenerRejected{"SessionBurstWithoutRate", "session_burst = 5\n",
+                         "test.toml: listener[0].session_burst: needs listener[0].session_rate"},
+        ListenerRejected{"ListenerRateArray", "listener_rate = []\n",
+                         "test.toml: listener[0].listener_rate: expected a string, got an array"},
+        ListenerRejected{"ListenerRateZero", "listener_rate = \"0/s\"\n",
+                         "test.toml: listener[0].listener_rate: must be in 1/s..100000000/s, "
+                         "got \"0/s\""},
+        ListenerRejected{"ListenerBurstTooHigh",
+                         "listener_rate = \"5/s\"\nlistener_burst = 100000001\n",
+                         "test.toml: listener[0].listener_burst: must be in 0..100000000, "
+                         "got 100000001"},
+        ListenerRejected{"ListenerBurstWithoutRate", "listener_burst = 5\n",
+                         "test.toml: listener[0].listener_burst: needs listener[0].listener_rate"},
+        ListenerRejected{"MisspeltRate", "sesion_rate = \"5/s\"\n",
+                         "test.toml: listener[0].sesion_rate: unknown key"}),
+    [](const testing::TestParamInfo<ListenerRejected>& info) {
+      return std::string(info.param.name);
+    });
 
 TEST(LoadConfig, ReadsAFile) {
   const TempFile file(kExample);

@@ -292,6 +292,14 @@ void Harness::install(const Peer& peer, uint64_t server_first_sequence) {
   poll(1);
 }
 
+void Harness::install(const contract::InstallMessage& message) {
+  contract::KeysSlot slot;
+  slot.install = message;
+  const unsigned owner = ctx().owner_of(message.flow);
+  ASSERT_EQ(rte_ring_enqueue_elem(ctx().keys[owner], &slot, sizeof(slot)), 0);
+  poll(1);
+}
+
 std::vector<contract::EventMessage> Harness::events() {
   std::vector<contract::EventMessage> out;
   contract::EventMessage e;

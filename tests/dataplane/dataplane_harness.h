@@ -96,6 +96,8 @@ class Harness {
 
   // Installs `peer`'s session through its owner's keys ring and polls.
   void install(const Peer& peer, uint64_t server_first_sequence = 1);
+  // The same with a message of the test's own (e.g. an identity set).
+  void install(const contract::InstallMessage& message);
   std::vector<contract::EventMessage> events();
   std::vector<contract::PuntMessage> punts();  // caller frees the mbufs
 

@@ -413,6 +413,14 @@ TEST(Worker, StaticKeysOnlyInABenchmarkBuild) {
   EXPECT_EQ(s.peer, ip("198.18.0.4"));
   EXPECT_EQ(s.peer_port, 10007);
   EXPECT_NE(dp->sessions().find({s.peer.be, s.peer_port, 4433}), nullptr);
+  dp.reset();
+
+  // The relaxed replay window for looped pcaps does not exist outside a
+  // benchmark build, even where static keys are allowed.
+  c.relaxed_replay = true;
+  EXPECT_EQ(dataplane::Dataplane::create(c, options, error), nullptr);
+  EXPECT_NE(error.find("relaxed_replay: this is not a benchmark build"), std::string::npos)
+      << error;
 }
 
 TEST(Worker, CloseByIdentityClosesEverySessionOfThatIdentity) {
