@@ -17,6 +17,16 @@
 // resets, key renewals, draining the tx ring and freeing its mbufs (a
 // NIC's tx completion would free them in a later poll), the checks.
 //
+// Several queues (`--queues=N --lcores=M`, issue 6): N workers, one per
+// queue of each ring port, the frames of a batch spread over the rx queues
+// by a hash of their flow that knows nothing of session ownership (as a
+// NIC's RSS), so about (N-1)/N of them reach a worker that hands them to
+// the owner over its ring; M polling threads (the main lcore and M-1 EAL
+// lcores) poll the workers round-robin. Timed: from the first poll until
+// every record of the batch is done, wall time × M per record (lcore-ns),
+// so it compares with the one-queue figure: the difference is the
+// hand-off's cost.
+//
 // Every worker session uses the same key bytes (its own key schedule in
 // memory, as every installed session has): a record with sequence number n
 // is then the same bytes for every session, so one pool of sealed records
@@ -26,12 +36,15 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +53,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/raw_aead.h"
@@ -70,6 +84,19 @@ constexpr uint16_t kPeerPort = 5684;
 // slack); a session that used them all has its replay window reset
 // (untimed) before the next batch and starts again at 1.
 constexpr uint32_t kSequences = 4096;
+constexpr unsigned kMaxQueues = 8;
+
+// --queues / --lcores (main() reads them before Google Benchmark's flags).
+unsigned g_queues = 1;
+unsigned g_lcores = 1;
+
+// The rx queue a NIC's RSS would pick for a flow: a hash with a seed of its
+// own, unrelated to DataplaneContext::owner_of.
+unsigned rss_queue(uint32_t address_be, uint16_t port) {
+  uint64_t h = (uint64_t{address_be} << 16 | port) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  return static_cast<unsigned>((h * 0xbf58476d1ce4e5b9ull) >> 40) % g_queues;
+}
 constexpr size_t kMaxBatch = 256;
 constexpr size_t kHeaders = dataplane::packet::udp_headers_length(false);
 
@@ -132,11 +159,10 @@ class Bench {
   const std::string& memory_note() const { return memory_note_; }
 
   dataplane::Dataplane& dp() { return *dp_; }
-  dataplane::Worker& worker() { return dp_->worker(0); }
-  rte_ring* outside_rx() { return rx_[0]; }
-  rte_ring* inside_rx() { return rx_[1]; }
-  rte_ring* outside_tx() { return tx_[0]; }
-  rte_ring* inside_tx() { return tx_[1]; }
+  dataplane::Worker& worker(unsigned i = 0) { return dp_->worker(i); }
+  // Port 0 outside, 1 inside; one ring per queue each way.
+  rte_ring* rx(unsigned port, unsigned queue) { return rx_[port][queue]; }
+  rte_ring* tx(unsigned port, unsigned queue) { return tx_[port][queue]; }
   rte_mempool* pool() { return pool_; }
   record::CryptoContext& crypto() { return *crypto_; }
   const std::vector<uint8_t>& client_key() const { return client_key_; }
@@ -183,8 +209,8 @@ class Bench {
   std::string error_;
   std::string memory_note_;
   uint16_t ports_[2] = {};
-  rte_ring* rx_[2] = {};
-  rte_ring* tx_[2] = {};
+  rte_ring* rx_[2][kMaxQueues] = {};
+  rte_ring* tx_[2][kMaxQueues] = {};
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<dataplane::Dataplane> dp_;
   std::unique_ptr<record::CryptoContext> crypto_;
@@ -211,7 +237,9 @@ void Bench::init() {
   constexpr unsigned kPagesNeeded = 300;
   const bool huge = free_hugepages() >= kPagesNeeded &&
                     std::getenv("DATAPATH_BENCH_NO_HUGE") == nullptr;
-  std::vector<const char*> args = {"datapath_bench", "--file-prefix", "dtlsgw_bench", "-l", "0",
+  const std::string lcores = g_lcores == 1 ? "0" : "0-" + std::to_string(g_lcores - 1);
+  std::vector<const char*> args = {"datapath_bench", "--file-prefix", "dtlsgw_bench", "-l",
+                                   lcores.c_str(),
                                    "--no-pci", "--no-telemetry", "--log-level", "*:error"};
   if (huge) {
     // Unlinked at once: the pages go back to the system when we exit.
@@ -234,13 +262,19 @@ void Bench::init() {
                                   SOCKET_ID_ANY);
   for (int p = 0; p < 2; ++p) {
     const std::string base = p == 0 ? "bench_out" : "bench_in";
-    rx_[p] = rte_ring_create((base + "_rx").c_str(), 1024, SOCKET_ID_ANY,
-                             RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_[p] = rte_ring_create((base + "_tx").c_str(), 1024, SOCKET_ID_ANY,
-                             RING_F_SP_ENQ | RING_F_SC_DEQ);
-    const int id = rte_eth_from_rings(p == 0 ? "net_ring_bo" : "net_ring_bi",
-                                      &rx_[p], 1, &tx_[p], 1, SOCKET_ID_ANY);
-    if (id < 0 || pool_ == nullptr || rx_[p] == nullptr || tx_[p] == nullptr) {
+    bool rings = true;
+    for (unsigned q = 0; q < g_queues; ++q) {
+      const std::string name = base + std::to_string(q);
+      rx_[p][q] = rte_ring_create((name + "_rx").c_str(), 1024, SOCKET_ID_ANY,
+                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
+      tx_[p][q] = rte_ring_create((name + "_tx").c_str(), 1024, SOCKET_ID_ANY,
+                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
+      rings = rings && rx_[p][q] != nullptr && tx_[p][q] != nullptr;
+    }
+    const int id = rings ? rte_eth_from_rings(p == 0 ? "net_ring_bo" : "net_ring_bi", rx_[p],
+                                              g_queues, tx_[p], g_queues, SOCKET_ID_ANY)
+                         : -1;
+    if (id < 0 || pool_ == nullptr) {
       error_ = std::string("cannot create the mbuf pool or the net_ring ports: ") +
                rte_strerror(rte_errno) + (pool_ == nullptr ? " (pool)" : "");
       return;
@@ -249,7 +283,9 @@ void Bench::init() {
   }
 
   dataplane::Config c;
-  c.workers.push_back(0);
+  for (unsigned w = 0; w < g_queues; ++w) {
+    c.workers.push_back(w + 1);  // never launched: the benchmark polls them
+  }
   c.max_sessions = kMaxSessions;
   c.mbufs = 4096;
   // No session may go idle during a run (the sweep would close it).
@@ -291,7 +327,7 @@ bool Bench::ensure_sessions(uint32_t n) {
   while (sessions_.size() < n) {
     const auto i = static_cast<uint32_t>(sessions_.size());
     m.flow = flow(i);
-    worker().install(m, /*quiet=*/true);
+    worker(dp_->context().owner_of(m.flow)).install(m, /*quiet=*/true);
     dataplane::Session* s = dp_->sessions().find(m.flow);
     if (s == nullptr) {
       error_ = "session " + std::to_string(i) + " was not installed";
@@ -356,6 +392,80 @@ struct SplitMix {
   uint32_t below(uint32_t n) { return static_cast<uint32_t>((next() >> 32) * n >> 32); }
 };
 
+// The polling lcores of a multi-queue run. Lcore k polls the workers w
+// with w % g_lcores == k: the caller's thread (lcore 0) inside run(), the
+// others from their EAL lcores while a batch runs.
+class Pollers {
+ public:
+  static Pollers& get() {
+    static Pollers* p = new Pollers();  // lives as long as the lcores
+    return *p;
+  }
+
+  // Polls until done() (checked on lcore 0 between rounds) or 2 s; false
+  // on the time-out (a drop left the batch short).
+  template <typename Done>
+  bool run(Bench& b, Done done) {
+    running_.store(true);
+    bool finished = false;
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    for (unsigned round = 0;; ++round) {
+      for (unsigned w = 0; w < g_queues; w += g_lcores) {
+        b.worker(w).poll();
+      }
+      if (done()) {
+        finished = true;
+        break;
+      }
+      if ((round & 1023) == 1023 && Clock::now() > deadline) {
+        break;
+      }
+    }
+    running_.store(false);
+    while (active_.load() != 0) {
+      rte_pause();
+    }
+    return finished;
+  }
+
+ private:
+  Pollers() {
+    unsigned lcore = 0;
+    unsigned k = 1;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+      auto* arg = new std::pair<Pollers*, unsigned>(this, k++);
+      rte_eal_remote_launch(
+          [](void* a) {
+            auto [self, index] = *static_cast<std::pair<Pollers*, unsigned>*>(a);
+            delete static_cast<std::pair<Pollers*, unsigned>*>(a);
+            self->loop(index);
+            return 0;
+          },
+          arg, lcore);
+    }
+  }
+
+  // Announces itself (active_) before looking at running_, so run() never
+  // returns while this lcore may still poll: the next batch's untimed set-up
+  // must not race with a worker.
+  void loop(unsigned index) {
+    Bench& b = Bench::get();
+    for (;;) {
+      active_.fetch_add(1);
+      while (running_.load()) {
+        for (unsigned w = index; w < g_queues; w += g_lcores) {
+          b.worker(w).poll();
+        }
+      }
+      active_.fetch_sub(1);
+      rte_pause();
+    }
+  }
+
+  std::atomic<bool> running_{false};
+  std::atomic<unsigned> active_{0};
+};
+
 struct Contender {
   std::string name;
   std::unique_ptr<RawEngine> engine;  // nullptr: dtlsgw's worker
@@ -411,8 +521,11 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
     }
   }
 
-  rte_ring* rx = dir == Direction::open ? b.outside_rx() : b.inside_rx();
-  rte_ring* tx = dir == Direction::open ? b.inside_tx() : b.outside_tx();
+  const unsigned rx_port = dir == Direction::open ? 0 : 1;
+  const unsigned tx_port = 1 - rx_port;
+  std::array<uint8_t, kMaxBatch> queue_of{};
+  uint64_t misplaced = 0;  // frames whose RSS queue is not their owner's
+  uint64_t placed = 0;
   const Counter done_counter =
       dir == Direction::open ? Counter::records_decrypted : Counter::records_encrypted;
   const size_t frame_length =
@@ -445,6 +558,7 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
             rte_pktmbuf_append(m, static_cast<uint16_t>(frame_length)));
         const uint32_t s = rng.below(sessions);
         const contract::FlowKey flow = b.flow(s);
+        queue_of[k] = 0;
         dataplane::packet::UdpEndpoints e;
         uint32_t sequence = 1;
         if (dir == Direction::open) {
@@ -458,6 +572,9 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
                                 : b.take_sequence(s);
           std::memcpy(p + kHeaders, pool->record(sequence), pool->record_length);
           raw_sequence[k] = sequence;
+          if (g_queues > 1) {
+            queue_of[k] = static_cast<uint8_t>(rss_queue(flow.peer_address, flow.peer_port));
+          }
         } else {
           dataplane::Session* session = b.session(s);
           if (who.engine == nullptr && session->write.records_sealed() + 4 * kMaxBatch > limit) {
@@ -477,31 +594,65 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
           e.destination_port = session->inside.local_port;
           std::memcpy(p + kHeaders, pool->plaintext.data(), size);
           raw_sequence[k] = 1 + static_cast<uint32_t>(rng.below(kSequences));
+          if (g_queues > 1) {
+            queue_of[k] = static_cast<uint8_t>(
+                rss_queue(e.source.be, session->inside.local_port));
+          }
         }
         dataplane::packet::write_udp_headers(p, e, frame_length - kHeaders, ip_id++);
       }
 
       if (who.engine == nullptr) {
         const uint64_t before = b.dp().total(done_counter);
-        if (rte_ring_enqueue_bulk(rx, reinterpret_cast<void**>(mbufs.data()),
-                                  static_cast<unsigned>(batch), nullptr) != batch) {
-          state.SkipWithError("rx ring full");
-          return;
+        const uint64_t handoffs_before = b.dp().total(Counter::handoff_sent);
+        for (size_t k = 0; k < batch; ++k) {
+          if (rte_ring_enqueue(b.rx(rx_port, queue_of[k]), mbufs[k]) != 0) {
+            state.SkipWithError("rx ring full");
+            return;
+          }
         }
-        // ---- timed: the worker's loop until it consumed the batch ----
-        const auto t0 = Clock::now();
-        while (rte_ring_count(rx) != 0) {
-          b.worker().poll();
+        double ns = 0;
+        if (g_queues == 1) {
+          // ---- timed: the worker's loop until it consumed the batch ----
+          rte_ring* rx = b.rx(rx_port, 0);
+          const auto t0 = Clock::now();
+          while (rte_ring_count(rx) != 0) {
+            b.worker().poll();
+          }
+          const auto t1 = Clock::now();
+          ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
+        } else {
+          // ---- timed: every polling lcore until the batch is done; the
+          // cost is lcore time (wall × lcores) ----
+          const auto t0 = Clock::now();
+          const bool finished = Pollers::get().run(
+              b, [&] { return b.dp().total(done_counter) - before >= batch; });
+          const auto t1 = Clock::now();
+          if (!finished) {
+            static std::string message;
+            message = "batch stalled: " +
+                      std::to_string(b.dp().total(done_counter) - before) + " of " +
+                      std::to_string(batch) + " done";
+            state.SkipWithError(message.c_str());
+            return;
+          }
+          ns = std::chrono::duration<double, std::nano>(t1 - t0).count() * g_lcores;
+          misplaced += b.dp().total(Counter::handoff_sent) - handoffs_before;
+          placed += batch;
         }
-        const auto t1 = Clock::now();
-        const double ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
         iteration_ns += ns;
         who.ns.push_back(ns / static_cast<double>(batch));
         // ---- untimed: tx completion, checks ----
-        const unsigned out = rte_ring_dequeue_burst(tx, reinterpret_cast<void**>(mbufs.data()),
-                                                    static_cast<unsigned>(batch), nullptr);
+        unsigned out = 0;
+        bool rings_empty = true;
+        for (unsigned q = 0; q < g_queues; ++q) {
+          rte_ring* tx = b.tx(tx_port, q);
+          out += rte_ring_dequeue_burst(tx, reinterpret_cast<void**>(mbufs.data() + out),
+                                        static_cast<unsigned>(batch - out), nullptr);
+          rings_empty = rings_empty && rte_ring_count(tx) == 0;
+        }
         const uint64_t done = b.dp().total(done_counter) - before;
-        bool good = out == batch && done == batch && rte_ring_count(tx) == 0;
+        bool good = out == batch && done == batch && rings_empty;
         if (good && !checked) {
           // The first frame out: plaintext to the backend, or a record the
           // peer opens to the plaintext.
@@ -595,6 +746,17 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
   state.counters["ns_raw"] = best_ns;
   state.counters["mrecords_per_s"] = us_ns > 0 ? 1e3 / us_ns : 0;
   state.counters["batch"] = static_cast<double>(batch);
+  // Scenario 5 (issue 8): what one session costs the dataplane.
+  state.counters["table_bytes_per_session"] =
+      static_cast<double>(b.dp().sessions().table_bytes_per_session());
+  state.counters["bytes_per_session"] =
+      static_cast<double>(b.dp().sessions().bytes_per_session());
+  if (g_queues > 1) {
+    state.counters["queues"] = g_queues;
+    state.counters["lcores"] = g_lcores;
+    state.counters["handoff_fraction"] =
+        placed ? static_cast<double>(misplaced) / static_cast<double>(placed) : 0;
+  }
   if (best != 0) {
     std::vector<double> ratios;
     for (size_t i = 0; i < us.ns.size() && i < contenders[best].ns.size(); ++i) {
@@ -616,7 +778,11 @@ void register_all() {
       for (const size_t size : kSizes) {
         for (const bool offload : {false, true}) {
           const std::string name = std::string("datapath/") +
-                                   (dir == Direction::open ? "open" : "seal") + "/sessions:" +
+                                   (dir == Direction::open ? "open" : "seal") + "/" +
+                                   (g_queues > 1 ? "queues:" + std::to_string(g_queues) +
+                                                       ":lcores:" + std::to_string(g_lcores) + "/"
+                                                 : std::string()) +
+                                   "sessions:" +
                                    std::to_string(sessions) + "/" + std::to_string(size) +
                                    (offload ? "/csum_offload" : "/csum_sw");
           benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
@@ -632,6 +798,29 @@ void register_all() {
 }  // namespace dtlsgw::bench
 
 int main(int argc, char** argv) {
+  // --queues=N (1..8) and --lcores=M (1..N): ours, removed before Google
+  // Benchmark reads the rest.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    unsigned* target = a.rfind("--queues=", 0) == 0   ? &dtlsgw::bench::g_queues
+                       : a.rfind("--lcores=", 0) == 0 ? &dtlsgw::bench::g_lcores
+                                                      : nullptr;
+    if (target == nullptr) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    *target = static_cast<unsigned>(std::atoi(argv[i] + 9));
+  }
+  argc = kept;
+  using dtlsgw::bench::g_lcores;
+  using dtlsgw::bench::g_queues;
+  if (g_queues < 1 || g_queues > dtlsgw::bench::kMaxQueues || g_lcores < 1 ||
+      g_lcores > g_queues) {
+    std::fprintf(stderr, "datapath_bench: need 1 <= --lcores <= --queues <= %u\n",
+                 dtlsgw::bench::kMaxQueues);
+    return 2;
+  }
   dtlsgw::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
