@@ -16,8 +16,12 @@
 // send time, phase. Every received packet's stamp, length and addresses
 // are checked; every Nth also gets a full check (--check-every: the whole
 // plaintext, and in the seal direction the record's tag). One lcore drives
-// both ports. The records come from record_gcm.h, whose cost does not grow
-// with the size, so the generator outruns the gateway's core.
+// both ports. AES-GCM records come from record_gcm.h, whose cost does not
+// grow with the size, so the generator outruns the gateway's core; the
+// other suites (the static-keys file's suite= of each session) are sealed
+// and opened by the record layer (data_sessions.h): valid, but then the
+// generator costs what the gateway does, so they measure coverage, not
+// throughput.
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>

@@ -2,11 +2,16 @@
 // plays on the outside, the backend it plays on the inside (the
 // listener's, from the gateway's configuration), the inside source port
 // the gateway picked for it (learned), its sequence numbers, and one
-// direction's AES-GCM keys (record_gcm.h).
+// direction's keys: AES-GCM through record_gcm.h (cheap, for throughput),
+// every other suite through the record layer (valid records, but sealing
+// one then costs the generator what opening it costs the gateway: those
+// suites are for coverage, AES-GCM for throughput figures).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +19,8 @@
 #include "bench/loadgen/record_gcm.h"
 #include "dataplane/config.h"
 #include "dataplane/static_keys.h"
+#include "dtls_record/crypto_context.h"
+#include "dtls_record/record_protection.h"
 
 namespace dtlsgw::loadgen {
 
@@ -31,8 +38,7 @@ struct DataSession {
 class DataSessions {
  public:
   // The first `count` sessions of `keys` (all when 0). Fails when a
-  // session's listener is not in the configuration, or (with `crypto`) its
-  // suite is not AES-GCM.
+  // session's listener is not in the configuration.
   bool build(const dataplane::Config& config, const dataplane::StaticKeys& keys, size_t count,
              bool crypto, uint64_t first_sequence, std::string& error);
 
@@ -47,6 +53,19 @@ class DataSessions {
   const GcmKey& key(size_t i) const { return keys_[i]; }
   const GcmShape& shape(size_t i) const { return shapes_[i]; }
   record::Aead aead(size_t i) const;
+
+  // Sessions whose suite record_gcm.h does not generate: their records go
+  // through the record layer (seal, open below).
+  bool generic(size_t i) const { return !gcm_supported(aead(i)); }
+  // Bytes a record adds to its plaintext: header, explicit nonce, tag.
+  size_t overhead(size_t i) const;
+  // Bytes before the plaintext in a record of session i.
+  size_t prefix(size_t i) const;
+  // A generic session's record with sequence number `sequence` (epoch 1),
+  // whose plaintext already sits at out[prefix(i)..]: needs use_keys(true).
+  bool seal(size_t i, uint64_t sequence, std::span<uint8_t> out, size_t plaintext_length);
+  // Opens a generic session's record in place: needs use_keys(false).
+  bool open(size_t i, std::span<uint8_t> record, std::span<uint8_t>& plaintext);
 
   // The session a datagram from (listener_port) to (peer, peer_port)
   // belongs to; false when none.
@@ -74,6 +93,14 @@ class DataSessions {
   std::vector<uint8_t> aeads_;
   std::vector<GcmKey> keys_;
   std::vector<GcmShape> shapes_;
+  // The record layer's epochs of the generic sessions (empty otherwise).
+  struct RecordKeys {
+    std::unique_ptr<record::WriteEpoch> write;
+    std::unique_ptr<record::ReadEpoch> read;
+  };
+  std::vector<RecordKeys> record_keys_;
+  std::unique_ptr<record::CryptoContext> crypto_;
+  bool install_write(size_t i, uint64_t first_sequence);
   std::unordered_map<uint64_t, uint32_t> by_flow_;
 };
 

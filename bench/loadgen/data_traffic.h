@@ -70,6 +70,8 @@ class DataTraffic {
                             SizeResult& r, uint64_t now);
   void verify_seal(const packet::Frame& f, const uint8_t* frame, uint32_t run, SizeResult& r,
                    uint64_t now);
+  void verify_seal_generic(const packet::Frame& f, const uint8_t* frame, uint32_t index,
+                           uint32_t run, SizeResult& r, uint64_t now);
   void count(const Stamp& st, uint32_t run, SizeResult& r, uint64_t now, bool full_ok);
   bool answer_arp(rte_mbuf* m, const packet::Frame& f, uint16_t port);
   void send_arp_request(uint16_t port, Ipv4 sender, Ipv4 target);
