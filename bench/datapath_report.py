@@ -48,7 +48,10 @@ def load(path, queued=False):
 def handoff_table(single, queued):
     print()
     print("Hand-off cost: N queues polled by M lcores, frames spread by an RSS-like hash that"
-          " ignores ownership (lcore-ns per record = wall ns x M), against one queue:")
+          " ignores ownership (lcore-ns per record = wall ns x M), against one queue. A batch"
+          " ends when its last record is done, so with M polling threads on a machine of M"
+          " CPUs anything else that runs stalls the whole batch: read these on a quiet"
+          " machine only.")
     print()
     print("| dir | sessions | bytes | UDP checksum | queues/lcores | lcore-ns, N queues |"
           " ns, 1 queue | handed off | hand-off ns per handed-off packet | ratio to raw |")
