@@ -207,11 +207,17 @@ def main(argv):
         page.append(f"| {scenario} | {'met' if verdict == 'MET' else '**missed**'} | {what} |")
     missed = [what for _, verdict, what in summary if verdict == "MISSED"]
     if missed:
+        # One explanation per cause, with the targets it covers.
         page += ["", "### Why the missed targets are missed", ""]
-        for what in missed:
-            key = next((k for k in notes if what.startswith(k)), None)
-            page.append(f"- **{what}**: " + (notes[key] if key else
-                        "no explanation recorded yet in bench/explanations.md."))
+        unexplained = [w for w in missed if not any(w.startswith(k) for k in notes)]
+        for key, text in notes.items():
+            covered = [w for w in missed if w.startswith(key)]
+            if not covered:
+                continue
+            page += [f"#### {key}", ""] + [f"- {w}" for w in covered] + ["", text, ""]
+        if unexplained:
+            page += ["#### Not explained yet", ""] + [f"- {w}" for w in unexplained] + [
+                "", "No profile recorded in bench/explanations.md for these.", ""]
     page.append("")
     for scenario, title, blurb in SCENARIOS:
         page += [f"## {title}", "", blurb, ""]
