@@ -23,7 +23,7 @@ namespace dtlsgw::dataplane {
   X(arp_requests_sent, "ARP requests sent to resolve next hops")                                 \
   X(drop_not_ipv4, "frames of another EtherType")                                                \
   X(drop_malformed_frame, "truncated frames, bad IPv4 headers or UDP lengths")                   \
-  X(drop_ip_fragment, "IPv4 fragments (reassembly not enabled)")                                 \
+  X(drop_ip_fragment, "IP fragments not reassembled (inside port, or no fragment table)")        \
   X(drop_not_udp, "IPv4 packets of another protocol")                                            \
   X(drop_not_for_us, "UDP datagrams not addressed to a listener or inside flow")                 \
   X(drop_bad_record_header, "datagrams whose DTLS records could not be framed")                  \
