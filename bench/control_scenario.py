@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+import dtlsgw_telemetry  # noqa: E402
 import dtlsgw_testbed as tb  # noqa: E402  (Proc, credentials, configuration)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -154,17 +154,7 @@ class Sampler:
 
 def telemetry(prefix, command, timeout=5.0):
     """One DPDK telemetry command to the dataplane (dtlsgw's counters)."""
-    path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        info = json.loads(s.recv(65536).decode())
-        s.send(command.encode())
-        reply = json.loads(s.recv(int(info.get("max_output_len", 16384)) + 1024).decode())
-    finally:
-        s.close()
-    return next(iter(reply.values())) or {}
+    return dtlsgw_telemetry.query(prefix, command, timeout) or {}
 
 
 def counter_delta(before, after, keys):

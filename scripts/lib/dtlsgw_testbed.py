@@ -37,6 +37,8 @@ import tempfile
 import threading
 import time
 
+import dtlsgw_telemetry
+
 NAME_TAG = "dtgw"  # namespaces dtgw<pid><letter>{c,b}, DPDK prefixes dtgw<pid><letter>
 LINK_TAG = "dg"    # interfaces dg<pid><letter>{o,i}{0,1} (IFNAMSIZ is 16)
 
@@ -614,17 +616,10 @@ class Gateway:
 
     def telemetry(self, command, timeout=5.0):
         """One DPDK telemetry command (the socket dpdk-telemetry.py uses)."""
-        path = f"/var/run/dpdk/{self.topo.dpdk_prefix}/dpdk_telemetry.v2"
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        s.settimeout(timeout)
         try:
-            s.connect(path)
-            info = json.loads(s.recv(65536).decode())
-            s.send(command.encode())
-            reply = json.loads(s.recv(int(info.get("max_output_len", 16384)) + 1024).decode())
-        finally:
-            s.close()
-        value = next(iter(reply.values()))
+            value = dtlsgw_telemetry.query(self.topo.dpdk_prefix, command, timeout)
+        except dtlsgw_telemetry.TelemetryError as e:
+            raise TestbedError(f"telemetry {command}: {e}")
         if value is None:
             raise TestbedError(f"telemetry {command} failed")
         return value
