@@ -31,6 +31,10 @@ void DataplaneContext::index_configuration() {
     out.backend_port = l.backend_port;
     out.backend_pool = static_cast<uint16_t>(it - distinct_backends.begin());
     out.next_hop = neighbors.add(hop);
+    out.proxy_protocol = l.proxy_protocol;
+    out.listener_rate_limited = l.listener_rate != 0;
+    out.session_rate = l.session_rate;
+    out.session_burst = l.session_burst;
     listener_by_port[l.port] = static_cast<uint16_t>(listeners.size());
     listeners.push_back(out);
   }

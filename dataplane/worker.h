@@ -38,6 +38,12 @@ struct Listener {
   uint16_t backend_port = 0;
   uint16_t backend_pool = 0;  // source-port pool (one per distinct backend)
   uint16_t next_hop = 0;  // Neighbors index
+  // What the per-record forward path reads of the listener's configuration,
+  // here beside the backend so it costs no other cache line.
+  bool proxy_protocol = false;
+  bool listener_rate_limited = false;  // listener_rate != 0
+  uint32_t session_rate = 0;           // datagrams/s, 0: none
+  uint32_t session_burst = 0;
 };
 
 // What every worker shares: made once by the Dataplane (or a test).

@@ -37,7 +37,7 @@ std::vector<TokenBucket> Worker::Impl::listener_rate_buckets(const DataplaneCont
   return buckets;
 }
 
-bool Worker::Impl::within_rate(Session& s, const ListenerConfig& l) {
+bool Worker::Impl::within_rate(Session& s, const Listener& l) {
   if (l.session_rate != 0) {
     // The session's bucket on the worker's millisecond clock. The debt is
     // repaid at `rate` per 1000 ms; a fraction of a token is kept by
@@ -69,11 +69,13 @@ bool Worker::Impl::within_rate(Session& s, const ListenerConfig& l) {
     }
     ++r.debt;
   }
-  // The TSC, moved on by the tests' clock offset too (Worker::advance_clock_ms).
-  const uint64_t now = now_tsc + self.clock_offset_ms_ * (ctx.tsc_hz / 1000);
-  if (l.listener_rate != 0 && !listener_buckets[s.listener].take(now)) [[unlikely]] {
-    counters.add(Counter::drop_listener_rate);
-    return false;
+  if (l.listener_rate_limited) {
+    // The TSC, moved on by the tests' clock offset too (Worker::advance_clock_ms).
+    const uint64_t now = now_tsc + self.clock_offset_ms_ * (ctx.tsc_hz / 1000);
+    if (!listener_buckets[s.listener].take(now)) [[unlikely]] {
+      counters.add(Counter::drop_listener_rate);
+      return false;
+    }
   }
   return true;
 }
@@ -82,7 +84,7 @@ bool Worker::Impl::within_rate(Session& s, const ListenerConfig& l) {
 
 bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                                      bool in_place) {
-  const ListenerConfig& l = ctx.config.listeners[s->listener];
+  const Listener& l = ctx.listeners[s->listener];
   if (!within_rate(*s, l)) [[unlikely]] {
     return false;  // the packet is freed by open_queued (not marked reused)
   }

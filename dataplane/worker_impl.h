@@ -250,7 +250,7 @@ struct Worker::Impl {
           ? ctx.config.max_sessions
           : 0);
   // False when a rate limit toward the backend drops the datagram (counted).
-  bool within_rate(Session& s, const ListenerConfig& l);
+  bool within_rate(Session& s, const Listener& l);
   // Plaintext to the backend behind a PROXY v2 header (proxy_v2.h); in
   // place when the headroom takes it.
   bool forward_with_proxy_header(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
