@@ -299,4 +299,57 @@ size_t write_fragmentation_needed(std::span<uint8_t> out, std::span<const uint8_
   return length;
 }
 
+size_t write_packet_too_big(std::span<uint8_t> out, std::span<const uint8_t> offending,
+                            const Ipv6& source, uint32_t mtu) {
+  // The fixed header and 8 bytes after it: the UDP header the backend's
+  // stack needs to find its socket.
+  if (offending.size() < kIpv6HeaderLength + kUdpHeaderLength || (offending[0] >> 4) != 6) {
+    return 0;
+  }
+  const uint8_t* to = offending.data() + 8;  // the offending packet's source
+  // RFC 4443 §2.4(e.6): no error message to a source that does not name
+  // a single node: the unspecified address, or a multicast one (ff00::/8).
+  if (to[0] == 0xff || std::all_of(to, to + 16, [](uint8_t b) { return b == 0; })) {
+    return 0;
+  }
+  const size_t quote =
+      std::min(offending.size(), kMaxIcmpv6ErrorLength - kIpv6HeaderLength - kIcmpHeaderLength);
+  const size_t msg_length = kIcmpHeaderLength + quote;
+  const size_t length = kIpv6HeaderLength + msg_length;
+  if (out.size() < length) {
+    return 0;
+  }
+  uint8_t* ip = out.data();
+  const auto put16 = [](uint8_t* p, uint32_t v) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+  };
+  // RFC 8200 §3: version 6, traffic class and flow label 0.
+  ip[0] = 0x60;
+  ip[1] = ip[2] = ip[3] = 0;
+  put16(ip + 4, static_cast<uint32_t>(msg_length));
+  ip[6] = kIpProtocolIcmpv6;
+  // Not neighbour discovery, so no 255 (RFC 4861 §6.1.2 and §7.1 ask it
+  // only of ND): 64, as write_fragmentation_needed's TTL.
+  ip[7] = 64;
+  std::memcpy(ip + 8, source.bytes, 16);
+  std::memcpy(ip + 24, to, 16);  // back to the sender
+  uint8_t* msg = ip + kIpv6HeaderLength;
+  msg[0] = kIcmpv6PacketTooBig;
+  msg[1] = 0;  // RFC 4443 §3.2: "Set to 0 (zero) by the originator"
+  put16(msg + 2, 0);
+  put16(msg + 4, mtu >> 16);
+  put16(msg + 6, mtu & 0xffff);
+  std::memcpy(msg + kIcmpHeaderLength, offending.data(), quote);
+  // RFC 4443 §2.3: the checksum covers the RFC 8200 §8.1 pseudo-header
+  // (source, destination, upper-layer length, next header 58) and the
+  // message.
+  uint64_t sum = sum_words(ip + 8, 32);
+  sum += static_cast<uint32_t>(msg_length) >> 16;
+  sum += static_cast<uint32_t>(msg_length) & 0xffff;
+  sum += kIpProtocolIcmpv6;
+  put16(msg + 2, static_cast<uint16_t>(~fold(sum_words(msg, msg_length, sum))));
+  return length;
+}
+
 }  // namespace dtlsgw::dataplane::icmp

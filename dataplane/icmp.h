@@ -22,6 +22,8 @@
 #include <span>
 #include <string_view>
 
+#include "dataplane/net_types.h"
+
 namespace dtlsgw::dataplane::icmp {
 
 // RFC 791 §3.1 / RFC 1191 §3: every IPv4 host must take 68-byte datagrams.
@@ -88,5 +90,27 @@ inline constexpr size_t kMaxIcmpv4ErrorLength = 576;
 // its IPv4 header plus 8 bytes or `out` is too small.
 size_t write_fragmentation_needed(std::span<uint8_t> out, std::span<const uint8_t> offending,
                                   uint32_t source, uint16_t mtu, uint16_t ip_id);
+
+// RFC 4443 §2.4(c): an ICMPv6 error holds as much of the offending packet
+// as keeps the error packet (IPv6 header included) within the IPv6
+// minimum MTU.
+inline constexpr size_t kMaxIcmpv6ErrorLength = kIpv6MinimumMtu;
+
+// The ICMPv6 counterpart of write_fragmentation_needed: writes a "packet
+// too big" (RFC 4443 §3.2: type 2, code 0, 32-bit MTU `mtu`) into `out`,
+// as an IPv6 packet from `source` to the offending packet's source: IPv6
+// header (traffic class and flow label 0, hop limit 64, no extension
+// headers), ICMPv6 header with the checksum over the RFC 8200 §8.1
+// pseudo-header (next header 58), and the quote of `offending` (an IPv6
+// packet starting at its fixed header), cut to fit 1280 bytes. As for the
+// IPv4 one, the caller writes the link layer: the offending frame's MACs
+// swapped, its VLAN tag kept. `mtu` is sent as given; a receiver
+// discards one below 1280 (RFC 8201 §4), so the caller clamps it up.
+// Returns the packet's length, or 0 if `offending` is not IPv6, is shorter
+// than its fixed header plus 8 bytes, comes from an address that names no
+// single node (:: or multicast, RFC 4443 §2.4(e.6)), or `out` is too
+// small.
+size_t write_packet_too_big(std::span<uint8_t> out, std::span<const uint8_t> offending,
+                            const Ipv6& source, uint32_t mtu);
 
 }  // namespace dtlsgw::dataplane::icmp

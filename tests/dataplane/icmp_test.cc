@@ -1,13 +1,16 @@
 // ICMP path MTU reports (dataplane/icmp.h): RFC 792 / RFC 1191
 // "fragmentation needed", RFC 4443 §3.2 "packet too big", and the
-// frag-needed the gateway writes for its backends. The messages are built
-// here field by field, with an independent checksum.
+// frag-needed and packet-too-big the gateway writes for its backends. The
+// messages are built here field by field, with an independent checksum.
 #include "dataplane/icmp.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "dataplane/packet.h"
 
 namespace dtlsgw::dataplane::icmp {
 namespace {
@@ -329,6 +332,202 @@ TEST(FragmentationNeeded, ParsesBackWithTheMtuAndA576ByteCap) {
   Bytes tiny(100);
   EXPECT_EQ(write_fragmentation_needed(tiny, offending, inside, 1163, 9), 0u);
   EXPECT_EQ(write_fragmentation_needed(out, {offending.data(), 27}, inside, 1163, 9), 0u);
+}
+
+// ---- packet too big, what the gateway writes for IPv6 backends ------------
+
+const uint8_t kBackend6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+const uint8_t kInside6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+Ipv6 inside6() {
+  Ipv6 a;
+  std::memcpy(a.bytes, kInside6, 16);
+  return a;
+}
+
+// A backend's IPv6/UDP datagram from [fd00::2]:4433 to the gateway's
+// inside address, `length` bytes of IP packet, with a counting payload so
+// a misplaced quote shows.
+Bytes backend_datagram6(size_t length) {
+  Bytes d = our_datagram6(length);
+  std::memcpy(&d[8], kBackend6, 16);
+  std::memcpy(&d[24], kInside6, 16);
+  for (size_t i = 48; i < length; ++i) {
+    d[i] = static_cast<uint8_t>(i * 7);
+  }
+  return d;
+}
+
+// The RFC 8200 §8.1 pseudo-header plus the message, the textbook way.
+unsigned icmpv6_sum(const Bytes& p) {
+  const size_t msg_length = p.size() - 40;
+  return slow_sum(&p[40], msg_length, slow_sum(&p[8], 32) + msg_length + 58);
+}
+
+TEST(PacketTooBig, Rfc4443Section32FieldsAndParseBack) {
+  const Bytes offending = backend_datagram6(1400);
+  Bytes out(kMaxIcmpv6ErrorLength);
+  const size_t n = write_packet_too_big(out, offending, inside6(), 1300);
+  // RFC 4443 §2.4(c): "as much of invoking packet as possible without
+  // the ICMPv6 packet exceeding the minimum IPv6 MTU".
+  ASSERT_EQ(n, 1280u);
+  out.resize(n);
+  EXPECT_EQ(out[0], 0x60);  // version 6, traffic class 0
+  EXPECT_EQ(out[1] | out[2] | out[3], 0);
+  EXPECT_EQ(get16(out, 4), 1280u - 40);
+  EXPECT_EQ(out[6], 58);
+  EXPECT_EQ(out[7], 64);  // hop limit: not neighbour discovery's 255
+  EXPECT_EQ(std::memcmp(&out[8], kInside6, 16), 0);
+  EXPECT_EQ(std::memcmp(&out[24], kBackend6, 16), 0);  // back to the sender
+  // "Type 2, Code Set to 0 (zero) by the originator", "MTU: The Maximum
+  // Transmission Unit of the next-hop link", 32 bits.
+  EXPECT_EQ(out[40], 2);
+  EXPECT_EQ(out[41], 0);
+  EXPECT_EQ(get16(out, 44), 0u);
+  EXPECT_EQ(get16(out, 46), 1300u);
+  EXPECT_TRUE(std::equal(out.begin() + 48, out.end(), offending.begin()));
+
+  Report r;
+  ASSERT_EQ(parse_icmpv6(out, r), Result::path_mtu);
+  EXPECT_TRUE(r.ipv6);
+  EXPECT_EQ(r.mtu, 1300u);
+  EXPECT_EQ(r.quoted_length, 1400u);
+  EXPECT_EQ(std::memcmp(r.source.data(), kBackend6, 16), 0);
+  EXPECT_EQ(std::memcmp(r.destination.data(), kInside6, 16), 0);
+  EXPECT_EQ(r.source_port, 4433);
+  EXPECT_EQ(r.destination_port, 40000);
+  ASSERT_EQ(r.quoted_payload.size(), 1280u - 48 - 48);
+  EXPECT_TRUE(std::equal(r.quoted_payload.begin(), r.quoted_payload.end(), offending.begin() + 48));
+}
+
+TEST(PacketTooBig, Rfc4443Section23ChecksumOverThePseudoHeader) {
+  for (const size_t length : {48u, 49u, 101u, 1400u}) {  // odd lengths: the padded last byte
+    const Bytes offending = backend_datagram6(length);
+    Bytes out(kMaxIcmpv6ErrorLength);
+    const size_t n = write_packet_too_big(out, offending, inside6(), 1280);
+    ASSERT_EQ(n, std::min<size_t>(48 + length, 1280)) << length;
+    out.resize(n);
+    // The project's own checksum helpers and the textbook sum agree.
+    const uint32_t msg_length = static_cast<uint32_t>(n - 40);
+    EXPECT_EQ(packet::internet_checksum(&out[40], msg_length,
+                                        packet::ipv6_pseudo_header_sum(out.data(), msg_length, 58)),
+              0xffff)
+        << length;
+    EXPECT_EQ(icmpv6_sum(out), 0xffffu) << length;
+  }
+  // Every byte the checksum covers, pseudo-header addresses included.
+  Bytes good(kMaxIcmpv6ErrorLength);
+  good.resize(write_packet_too_big(good, backend_datagram6(200), inside6(), 1280));
+  ASSERT_EQ(good.size(), 248u);
+  for (size_t i = 8; i < good.size(); ++i) {
+    Bytes bad = good;
+    bad[i] ^= 0x01;
+    Report r;
+    EXPECT_EQ(parse_icmpv6(bad, r), Result::bad_checksum) << "byte " << i;
+  }
+}
+
+TEST(PacketTooBig, QuoteIsCutToFit1280) {
+  Bytes out(2000);
+  // Quoted whole up to 1280 - 48 = 1232 bytes, cut beyond.
+  EXPECT_EQ(write_packet_too_big(out, backend_datagram6(100), inside6(), 1280), 148u);
+  EXPECT_EQ(write_packet_too_big(out, backend_datagram6(1232), inside6(), 1280), 1280u);
+  EXPECT_EQ(write_packet_too_big(out, backend_datagram6(1233), inside6(), 1280), 1280u);
+  EXPECT_EQ(write_packet_too_big(out, backend_datagram6(9000), inside6(), 1280), 1280u);
+  // The quote says how long the packet was, beyond what it shows.
+  const Bytes jumbo = backend_datagram6(9000);
+  const size_t n = write_packet_too_big(out, jumbo, inside6(), 8000);
+  Report r;
+  ASSERT_EQ(parse_icmpv6({out.data(), n}, r), Result::path_mtu);
+  EXPECT_EQ(r.quoted_length, 9000u);
+  EXPECT_EQ(r.mtu, 8000u);
+  EXPECT_EQ(icmpv6_sum(Bytes(out.begin(), out.begin() + static_cast<long>(n))), 0xffffu);
+}
+
+TEST(PacketTooBig, MtuFieldIs32Bits) {
+  // RFC 4443 §3.2's MTU is 32 bits (RFC 2675 jumbograms): the high half
+  // is written too. A quote claiming 40 + 65535 bytes lets it parse back.
+  Bytes offending = backend_datagram6(1500);
+  put16(offending, 4, 0xffff);
+  Bytes out(kMaxIcmpv6ErrorLength);
+  const size_t n = write_packet_too_big(out, offending, inside6(), 0x10002);
+  ASSERT_EQ(n, 1280u);
+  EXPECT_EQ(get16(out, 44), 0x0001u);
+  EXPECT_EQ(get16(out, 46), 0x0002u);
+  Report r;
+  ASSERT_EQ(parse_icmpv6(out, r), Result::path_mtu);
+  EXPECT_EQ(r.mtu, 0x10002u);
+}
+
+TEST(PacketTooBig, AsAFrameWithTheVlanTagKept) {
+  // The caller frames it as worker_path_mtu.cc frames the IPv4 one: the
+  // offending frame's source MAC becomes the destination, the gateway's
+  // inside MAC the source, and the tag and EtherType are copied.
+  const uint8_t backend_mac[6] = {0x02, 0, 0, 0, 0, 0x22};
+  const uint8_t gateway_mac[6] = {0x02, 0, 0, 0, 0, 0x11};
+  const Bytes datagram = backend_datagram6(1400);
+  Bytes in(18);
+  std::memcpy(&in[0], gateway_mac, 6);
+  std::memcpy(&in[6], backend_mac, 6);
+  put16(in, 12, 0x8100);
+  put16(in, 14, 0x2000 | 42);  // PCP 1, VLAN 42
+  put16(in, 16, 0x86dd);
+  in.insert(in.end(), datagram.begin(), datagram.end());
+  const size_t l2 = 18;
+
+  Bytes out(l2 + kMaxIcmpv6ErrorLength);
+  const size_t n = write_packet_too_big({out.data() + l2, kMaxIcmpv6ErrorLength},
+                                        {in.data() + l2, in.size() - l2}, inside6(), 1300);
+  ASSERT_EQ(n, 1280u);
+  std::memcpy(&out[0], &in[6], 6);
+  std::memcpy(&out[6], gateway_mac, 6);
+  std::memcpy(&out[12], &in[12], l2 - 12);
+  out.resize(l2 + n);
+
+  packet::Frame f;
+  ASSERT_EQ(packet::parse_frame(out, f), packet::FrameResult::icmp);
+  EXPECT_EQ(std::memcmp(f.destination_mac.bytes, backend_mac, 6), 0);
+  EXPECT_EQ(std::memcmp(f.source_mac.bytes, gateway_mac, 6), 0);
+  EXPECT_TRUE(f.has_vlan);
+  EXPECT_EQ(f.vlan_tci, 0x2000 | 42);
+  EXPECT_EQ(f.ip_version, 6);
+  EXPECT_EQ(f.l3_offset, l2);
+  EXPECT_EQ(f.l4_offset, l2 + 40);
+  EXPECT_EQ(f.l4_length, 1240u);
+  EXPECT_EQ(std::memcmp(f.source_address.bytes, kInside6, 16), 0);
+  EXPECT_EQ(std::memcmp(f.destination_address.bytes, kBackend6, 16), 0);
+  Report r;
+  ASSERT_EQ(parse_icmpv6({out.data() + f.l3_offset, out.size() - f.l3_offset}, r),
+            Result::path_mtu);
+  EXPECT_EQ(r.mtu, 1300u);
+  EXPECT_EQ(std::memcmp(r.source.data(), kBackend6, 16), 0);
+}
+
+TEST(PacketTooBig, NothingWrittenWhenItCannotBe) {
+  const Bytes offending = backend_datagram6(1400);
+  // Too small a buffer, by one byte or by a lot.
+  Bytes out(kMaxIcmpv6ErrorLength - 1);
+  EXPECT_EQ(write_packet_too_big(out, offending, inside6(), 1280), 0u);
+  Bytes small(147);
+  EXPECT_EQ(write_packet_too_big(small, backend_datagram6(100), inside6(), 1280), 0u);
+  small.resize(148);
+  EXPECT_EQ(write_packet_too_big(small, backend_datagram6(100), inside6(), 1280), 148u);
+  EXPECT_EQ(write_packet_too_big({}, offending, inside6(), 1280), 0u);
+  // No UDP header to quote, or not IPv6.
+  out.resize(kMaxIcmpv6ErrorLength);
+  EXPECT_EQ(write_packet_too_big(out, {offending.data(), 47}, inside6(), 1280), 0u);
+  EXPECT_EQ(write_packet_too_big(out, {offending.data(), 48}, inside6(), 1280), 96u);
+  EXPECT_EQ(write_packet_too_big(out, our_datagram(1400), inside6(), 1280), 0u);
+  // RFC 4443 §2.4(e.6): not to "a packet whose source address does not
+  // uniquely identify a single node -- e.g., the IPv6 Unspecified
+  // Address, an IPv6 multicast address".
+  Bytes unspecified = offending;
+  std::fill(unspecified.begin() + 8, unspecified.begin() + 24, 0);
+  EXPECT_EQ(write_packet_too_big(out, unspecified, inside6(), 1280), 0u);
+  Bytes multicast = offending;
+  multicast[8] = 0xff;
+  multicast[9] = 0x02;
+  EXPECT_EQ(write_packet_too_big(out, multicast, inside6(), 1280), 0u);
 }
 
 }  // namespace

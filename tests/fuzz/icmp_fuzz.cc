@@ -12,8 +12,12 @@
 //    bytes; the quoted payload lies inside the input;
 //  - an accepted ICMPv4 report is a checksum-correct message (RFC 1071 sum
 //    over the message folds to all ones);
-//  - the frag-needed the gateway writes for the quoted packet with the
-//    same MTU parses back to the same report.
+//  - the frag-needed (ICMPv4) or packet too big (ICMPv6) the gateway
+//    writes for the quoted packet with the same MTU parses back to the
+//    same report; the packet too big is refused only for a quote from ::
+//    or a multicast source (RFC 4443 §2.4(e.6)).
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -99,6 +103,25 @@ void check_v6(const uint8_t* data, size_t size) {
   FUZZ_CHECK(std::memcmp(r.destination.data(), q + 24, 16) == 0);
   FUZZ_CHECK(r.quoted_length == 40 + be16(q + 4));
   FUZZ_CHECK(inside(r.quoted_payload, data, size));
+
+  // What the gateway writes for that packet parses back to the same.
+  const size_t q_size = be16(data + 4) - 8;
+  std::vector<uint8_t> out(kMaxIcmpv6ErrorLength);
+  Ipv6 source;
+  source.bytes[0] = 0xfd;
+  source.bytes[15] = 1;
+  const size_t n = write_packet_too_big(out, {q, q_size}, source, r.mtu);
+  const std::array<uint8_t, 16> unspecified{};
+  if (r.source[0] == 0xff || r.source == unspecified) {
+    FUZZ_CHECK(n == 0);
+    return;
+  }
+  FUZZ_CHECK(n == std::min<size_t>(48 + q_size, kMaxIcmpv6ErrorLength));
+  Report back;
+  FUZZ_CHECK(parse_icmpv6({out.data(), n}, back) == Result::path_mtu);
+  FUZZ_CHECK(back.mtu == r.mtu && back.quoted_length == r.quoted_length);
+  FUZZ_CHECK(back.source == r.source && back.destination == r.destination);
+  FUZZ_CHECK(back.source_port == r.source_port && back.destination_port == r.destination_port);
 }
 
 }  // namespace
