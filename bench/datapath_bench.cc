@@ -176,7 +176,8 @@ class Bench {
   uint32_t installed() const { return static_cast<uint32_t>(sessions_.size()); }
   dataplane::Session* session(uint32_t i) { return sessions_[i]; }
   contract::FlowKey flow(uint32_t i) const {
-    return {htonl(0x64400001u + i), kPeerPort, static_cast<uint16_t>(kFirstListenerPort + i % kListeners)};
+    return contract::FlowKey::v4(htonl(0x64400001u + i), kPeerPort,
+                                 static_cast<uint16_t>(kFirstListenerPort + i % kListeners));
   }
   uint16_t backend_port(uint32_t i) const {
     return static_cast<uint16_t>(kFirstBackendPort + i % kListeners);
@@ -295,10 +296,13 @@ void Bench::init() {
   c.inside.port_id = ports_[1];
   c.inside.address = ipv4(0x0a000001);  // 10.0.0.1
   for (unsigned l = 0; l < kListeners; ++l) {
-    c.listeners.push_back({static_cast<uint16_t>(kFirstListenerPort + l), ipv4(0x0a000002),
-                           static_cast<uint16_t>(kFirstBackendPort + l)});
+    dataplane::ListenerConfig listener;
+    listener.port = static_cast<uint16_t>(kFirstListenerPort + l);
+    listener.backend_address = dataplane::IpAddress::from(ipv4(0x0a000002));
+    listener.backend_port = static_cast<uint16_t>(kFirstBackendPort + l);
+    c.listeners.push_back(listener);
   }
-  c.neighbors.push_back({ipv4(0x0a000002), kBackendMac});
+  c.neighbors.push_back({dataplane::IpAddress::from(ipv4(0x0a000002)), kBackendMac});
   c.summary_interval = std::chrono::milliseconds(0);
   dp_ = dataplane::Dataplane::create(c, {}, error_);
   if (!dp_) {
@@ -564,7 +568,7 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
         if (dir == Direction::open) {
           e.source_mac = kPeerMac;
           e.destination_mac = ctx.outside_mac;
-          e.source = dataplane::Ipv4{flow.peer_address};
+          e.source = flow.peer_address.v4();
           e.destination = ctx.config.outside.address;
           e.source_port = flow.peer_port;
           e.destination_port = flow.listener_port;
@@ -573,7 +577,8 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
           std::memcpy(p + kHeaders, pool->record(sequence), pool->record_length);
           raw_sequence[k] = sequence;
           if (g_queues > 1) {
-            queue_of[k] = static_cast<uint8_t>(rss_queue(flow.peer_address, flow.peer_port));
+            queue_of[k] =
+                static_cast<uint8_t>(rss_queue(flow.peer_address.v4().be, flow.peer_port));
           }
         } else {
           dataplane::Session* session = b.session(s);
@@ -588,7 +593,7 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
           }
           e.source_mac = kBackendMac;
           e.destination_mac = ctx.inside_mac;
-          e.source = ctx.config.listeners[0].backend_address;
+          e.source = ctx.config.listeners[0].backend_address.v4();
           e.destination = ctx.config.inside.address;
           e.source_port = b.backend_port(s);
           e.destination_port = session->inside.local_port;

@@ -21,8 +21,8 @@ namespace {
 constexpr unsigned kBurst = 32;
 
 handshake::PeerAddress peer_of(const contract::FlowKey& flow) {
-  return handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&flow.peer_address),
-                                    flow.peer_port);
+  return flow.is_v4() ? handshake::PeerAddress::v4(flow.peer_address.bytes + 12, flow.peer_port)
+                      : handshake::PeerAddress::v6(flow.peer_address.bytes, flow.peer_port);
 }
 
 handshake::TableConfig table_config(const dataplane::Config& config) {
@@ -39,8 +39,12 @@ handshake::TableConfig table_config(const dataplane::Config& config) {
 }  // namespace
 
 size_t Control::FlowHash::operator()(const contract::FlowKey& f) const {
-  return std::hash<uint64_t>()(uint64_t{f.peer_address} << 32 | uint64_t{f.peer_port} << 16 |
-                               f.listener_port);
+  uint64_t high = 0;
+  uint64_t low = 0;
+  std::memcpy(&high, f.peer_address.bytes, 8);
+  std::memcpy(&low, f.peer_address.bytes + 8, 8);
+  return std::hash<uint64_t>()((high * 0x9e3779b97f4a7c15ull) ^ low ^
+                               (uint64_t{f.peer_port} << 16 | f.listener_port));
 }
 
 size_t Control::PeerHash::operator()(const handshake::PeerAddress& p) const {

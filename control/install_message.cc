@@ -21,8 +21,6 @@ std::string_view to_string(InstallError e) {
       return "key_too_long";
     case InstallError::iv_too_long:
       return "iv_too_long";
-    case InstallError::not_ipv4:
-      return "not_ipv4";
     case InstallError::peer_mismatch:
       return "peer_mismatch";
     case InstallError::too_many_final_flight_datagrams:
@@ -107,10 +105,13 @@ InstallError check(const handshake::Handover& h, const contract::FlowKey& flow) 
   if (keys.client_write_iv().size() > contract::kMaxIvLength) {
     return InstallError::iv_too_long;
   }
-  if (h.peer.family != handshake::PeerAddress::Family::ipv4) {
-    return InstallError::not_ipv4;
-  }
-  if (std::memcmp(h.peer.address, &flow.peer_address, 4) != 0 || h.peer.port != flow.peer_port) {
+  // The handshake's peer is the flow's (an IPv4 flow holds its address
+  // mapped, net_types.h).
+  const bool same_address =
+      h.peer.family == handshake::PeerAddress::Family::ipv4
+          ? flow.is_v4() && std::memcmp(h.peer.address, flow.peer_address.bytes + 12, 4) == 0
+          : !flow.is_v4() && std::memcmp(h.peer.address, flow.peer_address.bytes, 16) == 0;
+  if (!same_address || h.peer.port != flow.peer_port) {
     return InstallError::peer_mismatch;
   }
   if (h.final_flight.size() > contract::kMaxFinalFlightDatagrams) {

@@ -29,7 +29,6 @@ enum class InstallError : uint8_t {
   no_keys,                          // the Handover's keys are empty
   key_too_long,                     // longer than contract::kMaxKeyLength
   iv_too_long,                      // longer than contract::kMaxIvLength
-  not_ipv4,                         // the contract's flows are IPv4
   peer_mismatch,                    // the Handover's peer is not the flow's
   too_many_final_flight_datagrams,  // > contract::kMaxFinalFlightDatagrams
   too_many_pending_records,         // > contract::kMaxPendingRecords

@@ -59,6 +59,19 @@ constexpr milliseconds kMaxInitialTimeout{60'000};
 // One certificate per key type (ECDSA, RSA): ServerContext checks the
 // types when it loads them; the parser can only count.
 constexpr size_t kMaxCertificates = 2;
+// IP reassembly bounds per worker (fragments.h): incomplete datagrams,
+// fragment copies, and how long an incomplete datagram is kept.
+constexpr int64_t kMaxFragmentDatagrams = 65536;
+constexpr int64_t kMinFragmentBuffers = 64;
+constexpr int64_t kMaxFragmentBuffers = 1 << 20;
+constexpr milliseconds kMinFragmentTimeout{100};
+constexpr milliseconds kMaxFragmentTimeout{60'000};
+// RFC 8201 §4 puts the floor for raising a lowered path MTU at 5 minutes
+// and recommends 10; 10 s lets a test watch an entry age out.
+constexpr milliseconds kMinPathMtuTimeout{10'000};
+// 802.1Q: VID 4095 is reserved and VID 0 names no VLAN (a priority tag),
+// so 0 is free to mean "untagged" here.
+constexpr int64_t kMaxVlan = 4094;
 
 constexpr milliseconds kSecond{1000};
 constexpr milliseconds kMinute{60'000};
@@ -205,6 +218,29 @@ std::string subnet(const PortConfig& port) {
   std::memcpy(&n.be, b, sizeof b);
   return to_string(n) + "/" + std::to_string(port.prefix_length);
 }
+
+// The first `length` bits of `a`, the rest zero.
+Ipv6 prefix_of(const Ipv6& a, uint8_t length) {
+  Ipv6 p;
+  for (size_t i = 0; i < sizeof p.bytes; ++i) {
+    const size_t bits = i * 8 >= length ? 0 : std::min<size_t>(8, length - i * 8);
+    p.bytes[i] = static_cast<uint8_t>(a.bytes[i] & (0xff00 >> bits));
+  }
+  return p;
+}
+
+// Whether `a` is on the port's IPv6 prefix; the port must have address6.
+bool on_link6(const Ipv6& a, const PortConfig& port) {
+  return prefix_of(a, port.prefix_length6) == prefix_of(*port.address6, port.prefix_length6);
+}
+
+std::string subnet6(const PortConfig& port) {
+  return to_string(prefix_of(*port.address6, port.prefix_length6)) + "/" +
+         std::to_string(port.prefix_length6);
+}
+
+// "IPv4" or "IPv6": the family of an address, for errors.
+std::string family(const IpAddress& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
 
 enum class Presence : bool { optional, required };
 
@@ -420,13 +456,69 @@ class Parser {
     return ipv4_value(text, t.key(k), out);
   }
 
+  // A host's IPv6 address: not multicast, not ::, and not IPv4-mapped,
+  // which net_types.h uses for IPv4 itself (IpAddress) and which never
+  // appears on an IPv6 wire (RFC 4291 §2.5.5.2).
+  bool ipv6_value(std::string_view text, const std::string& key, Ipv6& out) {
+    const std::optional<Ipv6> a = parse_ipv6(text);
+    if (!a) {
+      return fail(key, "expected an IPv6 address like \"2001:db8::1\", got " + quoted(text));
+    }
+    if (is_multicast(*a) || is_unspecified(*a)) {
+      return fail(key, to_string(*a) + " is not a unicast address");
+    }
+    if (IpAddress::from(*a).is_v4()) {
+      return fail(key, to_string(*a) + " is IPv4-mapped (::ffff:0:0/96): write " +
+                           to_string(IpAddress::from(*a).v4()) + " for IPv4");
+    }
+    out = *a;
+    return true;
+  }
+
+  // An optional IPv6 key where "" means unset, like gateway.
+  bool optional_ipv6(const Table& t, std::string_view k, std::optional<Ipv6>& out) {
+    std::string text;
+    if (!string(t, k, Presence::optional, text)) {
+      return false;
+    }
+    out.reset();
+    if (text.empty()) {
+      return true;
+    }
+    Ipv6 a;
+    if (!ipv6_value(text, t.key(k), a)) {
+      return false;
+    }
+    out = a;
+    return true;
+  }
+
+  // Either family: IPv6 text has a ':', IPv4 text never does, so each is
+  // reported against its own syntax.
+  bool ip_value(std::string_view text, const std::string& key, IpAddress& out) {
+    if (text.find(':') != std::string_view::npos) {
+      Ipv6 a;
+      if (!ipv6_value(text, key, a)) {
+        return false;
+      }
+      out = IpAddress::from(a);
+      return true;
+    }
+    Ipv4 a;
+    if (!ipv4_value(text, key, a)) {
+      return false;
+    }
+    out = IpAddress::from(a);
+    return true;
+  }
+
   bool dataplane(const Table& root, Config& c) {
     Table t;
     if (!sub_table(root, "dataplane", t) ||
-        !known_keys(
-            t, {"workers", "replay_window", "max_sessions", "idle_timeout", "mbufs", "punt_rate",
-                "punt_burst", "final_flight_interval", "summary_interval", "static_keys",
-                "relaxed_replay"}) ||
+        !known_keys(t, {"workers", "replay_window", "max_sessions", "idle_timeout", "mbufs",
+                        "punt_rate", "punt_burst", "final_flight_interval", "summary_interval",
+                        "static_keys", "relaxed_replay", "fragment_datagrams", "fragment_buffers",
+                        "fragment_timeout", "path_mtu_timeout"}) ||
         !workers(t, c.workers)) {
       return false;
     }
@@ -451,7 +543,14 @@ class Parser {
            string(t, "static_keys", Presence::optional, c.static_keys) &&
            boolean(t, "relaxed_replay", c.relaxed_replay) &&
            (!c.relaxed_replay || !c.static_keys.empty() ||
-            fail(t.key("relaxed_replay"), "only with static_keys (benchmark builds)"));
+            fail(t.key("relaxed_replay"), "only with static_keys (benchmark builds)")) &&
+           integer(t, "fragment_datagrams", Presence::optional, 1, kMaxFragmentDatagrams,
+                   c.fragment_datagrams) &&
+           integer(t, "fragment_buffers", Presence::optional, kMinFragmentBuffers,
+                   kMaxFragmentBuffers, c.fragment_buffers) &&
+           duration(t, "fragment_timeout", kMinFragmentTimeout, kMaxFragmentTimeout, false,
+                    c.fragment_timeout) &&
+           duration(t, "path_mtu_timeout", kMinPathMtuTimeout, kDay, false, c.path_mtu_timeout);
   }
 
   bool workers(const Table& t, std::vector<unsigned>& out) {
@@ -490,11 +589,13 @@ class Parser {
       return false;
     }
     if (name == "inside") {
-      if (!known_keys(t, {"port", "address", "prefix_length", "gateway", "source_ports",
-                          "source_addresses"})) {
+      if (!known_keys(t,
+                      {"port", "address", "prefix_length", "gateway", "address6", "prefix_length6",
+                       "gateway6", "vlan", "source_ports", "source_addresses"})) {
         return false;
       }
-    } else if (!known_keys(t, {"port", "address", "prefix_length", "gateway"})) {
+    } else if (!known_keys(t, {"port", "address", "prefix_length", "gateway", "address6",
+                               "prefix_length6", "gateway6", "vlan"})) {
       return false;
     }
     // 0xffff is DPDK's RTE_MAX_ETHPORTS-independent "no port"; whether the
@@ -522,13 +623,44 @@ class Parser {
       }
       c.gateway = g;
     }
+    return port6(t, name, c) && integer(t, "vlan", Presence::optional, 0, kMaxVlan, c.vlan);
+  }
+
+  // address6, prefix_length6, gateway6. prefix_length6 alone is accepted
+  // (and range-checked) so that address6 can be commented out by itself.
+  bool port6(const Table& t, std::string_view name, PortConfig& c) {
+    if (!optional_ipv6(t, "address6", c.address6) ||
+        !integer(t, "prefix_length6", Presence::optional, 1, 128, c.prefix_length6) ||
+        !optional_ipv6(t, "gateway6", c.gateway6)) {
+      return false;
+    }
+    if (!c.gateway6) {
+      return true;
+    }
+    const Ipv6& g = *c.gateway6;
+    if (!c.address6) {
+      return fail(t.key("gateway6"), "needs " + t.key("address6"));
+    }
+    if (g == *c.address6) {
+      return fail(t.key("gateway6"), to_string(g) + " is " + t.key("address6") + " itself");
+    }
+    // Routers are commonly known by their link-local address (RFC 4861
+    // §4.2: Router Advertisements come from one).
+    if (!on_link6(g, c) && !is_link_local(g)) {
+      return fail(t.key("gateway6"), to_string(g) + " is neither on " + std::string(name) +
+                                         "'s prefix " + subnet6(c) + " nor link-local (fe80::/10)");
+    }
     return true;
   }
 
-  // [inside] source_addresses: 1..kMaxSourceAddresses distinct addresses
-  // on the inside subnet (the gateway answers ARP for them).
+  // [inside] source_addresses: 1..kMaxSourceAddresses distinct addresses,
+  // each IPv4 on the inside subnet or IPv6 on the inside prefix (the
+  // gateway answers ARP and neighbour solicitations for them).
   bool source_addresses(const Table& t, InsideConfig& c) {
-    c.source_addresses = {c.address};
+    c.source_addresses = {IpAddress::from(c.address)};
+    if (c.address6) {
+      c.source_addresses.push_back(IpAddress::from(*c.address6));
+    }
     const toml::node* n = t.entries->get("source_addresses");
     if (n == nullptr) {
       return true;
@@ -536,7 +668,7 @@ class Parser {
     const std::string key = t.key("source_addresses");
     const toml::array* a = n->as_array();
     if (a == nullptr) {
-      return fail(key, "expected an array of IPv4 addresses, got " + type_name(*n));
+      return fail(key, "expected an array of IP addresses, got " + type_name(*n));
     }
     if (a->empty() || a->size() > kMaxSourceAddresses) {
       return fail(key, "needs 1 to " + std::to_string(kMaxSourceAddresses) +
@@ -549,12 +681,18 @@ class Parser {
       if (v == nullptr) {
         return fail(element, "expected a string, got " + type_name((*a)[i]));
       }
-      Ipv4 address;
-      if (!ipv4_value(v->get(), element, address)) {
+      IpAddress address;
+      if (!ip_value(v->get(), element, address)) {
         return false;
       }
-      if (!on_link(address, c)) {
+      if (address.is_v4() && !on_link(address.v4(), c)) {
         return fail(element, to_string(address) + " is not on inside's subnet " + subnet(c));
+      }
+      if (!address.is_v4() && !c.address6) {
+        return fail(element, to_string(address) + " is IPv6 and inside.address6 is not set");
+      }
+      if (!address.is_v4() && !on_link6(address.v6(), c)) {
+        return fail(element, to_string(address) + " is not on inside's prefix " + subnet6(c));
       }
       if (std::find(c.source_addresses.begin(), c.source_addresses.end(), address) !=
           c.source_addresses.end()) {
@@ -668,25 +806,73 @@ class Parser {
                                          std::to_string(i) + "].port");
         }
       }
-      const size_t colon = backend.rfind(':');
-      const std::optional<uint16_t> backend_port =
-          colon == std::string::npos ? std::nullopt : parse_port(backend.substr(colon + 1));
-      if (!backend_port) {
-        return fail(t.key("backend"),
-                    "expected IPv4:port like \"10.0.0.2:7\", got " + quoted(backend));
-      }
-      if (!ipv4_value(backend.substr(0, colon), t.key("backend"), l.backend_address)) {
+      if (!backend_value(t, c.inside, backend, l)) {
         return false;
       }
-      if (l.backend_address == c.inside.address) {
-        return fail(t.key("backend"), to_string(l.backend_address) + " is inside.address itself");
-      }
-      if (!on_link(l.backend_address, c.inside) && !c.inside.gateway) {
-        return fail(t.key("backend"), to_string(l.backend_address) + " is off inside's subnet " +
-                                          subnet(c.inside) + " and inside.gateway is not set");
-      }
-      l.backend_port = *backend_port;
       c.listeners.push_back(l);
+    }
+    return true;
+  }
+
+  // "a.b.c.d:port" or "[IPv6]:port" (RFC 3986 §3.2.2's brackets, without
+  // which the port could not be told from the last group), reachable from
+  // the inside port, with a source address of its family to reach it from.
+  bool backend_value(const Table& t, const InsideConfig& in, const std::string& text,
+                     ListenerConfig& l) {
+    const std::string key = t.key("backend");
+    const bool bracketed = !text.empty() && text[0] == '[';
+    std::string host;
+    std::optional<uint16_t> port;
+    const size_t colon = bracketed ? text.find("]:") : text.rfind(':');
+    if (colon != std::string::npos) {
+      host = bracketed ? text.substr(1, colon - 1) : text.substr(0, colon);
+      port = parse_port(text.substr(colon + (bracketed ? 2 : 1)));
+    }
+    if (!port || (!bracketed && host.find(':') != std::string::npos)) {
+      return fail(key,
+                  "expected IPv4:port like \"10.0.0.2:7\" or [IPv6]:port like "
+                  "\"[2001:db8::2]:7\", got " +
+                      quoted(text));
+    }
+    l.backend_port = *port;
+    if (!bracketed) {
+      Ipv4 a;
+      if (!ipv4_value(host, key, a)) {
+        return false;
+      }
+      l.backend_address = IpAddress::from(a);
+      if (a == in.address) {
+        return fail(key, to_string(a) + " is inside.address itself");
+      }
+      if (!on_link(a, in) && !in.gateway) {
+        return fail(key, to_string(a) + " is off inside's subnet " + subnet(in) +
+                             " and inside.gateway is not set");
+      }
+    } else {
+      Ipv6 a;
+      if (!ipv6_value(host, key, a)) {
+        return false;
+      }
+      l.backend_address = IpAddress::from(a);
+      if (!in.address6) {
+        return fail(key, to_string(a) + " is IPv6 and inside.address6 is not set");
+      }
+      if (a == *in.address6) {
+        return fail(key, to_string(a) + " is inside.address6 itself");
+      }
+      if (!on_link6(a, in) && !is_link_local(a) && !in.gateway6) {
+        return fail(key, to_string(a) + " is off inside's prefix " + subnet6(in) +
+                             " and inside.gateway6 is not set");
+      }
+    }
+    // Sessions to this backend take their source among inside addresses
+    // of its family (config.h, InsideConfig::source_addresses).
+    const bool v4 = l.backend_address.is_v4();
+    if (std::none_of(in.source_addresses.begin(), in.source_addresses.end(),
+                     [v4](const IpAddress& s) { return s.is_v4() == v4; })) {
+      return fail(key, to_string(l.backend_address) + " is " + family(l.backend_address) +
+                           " and inside.source_addresses has no " + family(l.backend_address) +
+                           " address");
     }
     return true;
   }
@@ -699,17 +885,31 @@ class Parser {
     c.neighbors.clear();
     for (const Table& t : entries) {
       NeighborConfig nb;
+      std::string address;
       std::string mac;
       if (!known_keys(t, {"address", "mac"}) ||
-          !ipv4(t, "address", Presence::required, nb.address) ||
+          !string(t, "address", Presence::required, address) ||
+          !ip_value(address, t.key("address"), nb.address) ||
           !string(t, "mac", Presence::required, mac)) {
         return false;
       }
       // A static neighbor stands in for ARP, which only reaches the
       // subnets the ports are on.
-      if (!on_link(nb.address, c.outside) && !on_link(nb.address, c.inside)) {
+      if (nb.address.is_v4() && !on_link(nb.address.v4(), c.outside) &&
+          !on_link(nb.address.v4(), c.inside)) {
         return fail(t.key("address"), to_string(nb.address) + " is on neither outside's subnet " +
                                           subnet(c.outside) + " nor inside's " + subnet(c.inside));
+      }
+      // Or for neighbour discovery (RFC 4861), which the data path does
+      // for inside next hops only: on-prefix ones and link-local routers.
+      if (!nb.address.is_v4() && !c.inside.address6) {
+        return fail(t.key("address"),
+                    to_string(nb.address) + " is IPv6 and inside.address6 is not set");
+      }
+      if (!nb.address.is_v4() && !on_link6(nb.address.v6(), c.inside) &&
+          !is_link_local(nb.address.v6())) {
+        return fail(t.key("address"), to_string(nb.address) + " is neither on inside's prefix " +
+                                          subnet6(c.inside) + " nor link-local (fe80::/10)");
       }
       for (size_t i = 0; i < c.neighbors.size(); ++i) {
         if (c.neighbors[i].address == nb.address) {

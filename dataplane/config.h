@@ -23,25 +23,49 @@
 //   relaxed_replay = false       # benchmark builds, with static_keys only:
 //                                # accept repeated record numbers (replayed
 //                                # pcaps); NEVER a production setting
+//   fragment_datagrams = 1024    # incomplete IP datagrams held per worker
+//                                # (1..65536)
+//   fragment_buffers = 2048      # fragment copies held per worker
+//                                # (64..1048576); a flood exhausts only these
+//   fragment_timeout = "2s"      # reassembly lifetime; 100ms..60s
+//   path_mtu_timeout = "600s"    # a path MTU lowered by ICMP is raised
+//                                # back after this (RFC 1191 §6.3,
+//                                # RFC 8201 §4: 10 minutes); 10s..1 day
 //
 //   [outside]                    # the DTLS side
 //   port = 0                     # DPDK port id (required)
 //   address = "192.0.2.1"        # the gateway's IPv4 address (required)
 //   prefix_length = 24           # on-link subnet
 //   gateway = ""                 # IPv4 next hop for off-link peers
+//   address6 = ""                # the gateway's IPv6 address (optional):
+//                                # listeners then also take IPv6 peers
+//   prefix_length6 = 64          # its on-link prefix
+//   gateway6 = ""                # IPv6 next hop for off-link destinations
+//   vlan = 0                     # 802.1Q VLAN id 1..4094: only frames with
+//                                # this tag are taken, every frame sent is
+//                                # tagged; 0: untagged
 //
 //   [inside]                     # the plaintext side
 //   port = 1
 //   address = "10.0.0.1"
 //   prefix_length = 24
 //   gateway = ""
+//   address6 = ""                # as in [outside]; needed by IPv6 backends
+//   prefix_length6 = 64
+//   gateway6 = ""
+//   vlan = 0
 //   source_ports = "20000-59999" # inside UDP source ports for sessions
-//   source_addresses = []        # inside source address pool (1..16, on
-//                                # the inside subnet); empty: [address]
+//   source_addresses = []        # inside source address pool (1..16, IPv4
+//                                # or IPv6, each on the inside subnet of
+//                                # its family); empty: [address] and
+//                                # address6 if set
 //
 //   [[listener]]
 //   port = 4433                  # UDP port on outside.address (required)
-//   backend = "10.0.0.2:7"       # IPv4:port on the inside (required)
+//   backend = "10.0.0.2:7"       # IPv4:port or [IPv6]:port on the inside
+//                                # (required); IPv6 needs inside.address6,
+//                                # and either needs a source address of
+//                                # its family
 //   proxy_protocol = false       # PROXY v2 header before each datagram
 //                                # to the backend (proxy_v2.h)
 //   session_rate = ""            # "N/s": datagrams/s to the backend per
@@ -51,8 +75,9 @@
 //                                # split evenly over the workers
 //   listener_burst = 0           # bucket depth (split too); 0: 1 s worth
 //
-//   [[neighbor]]                 # static next hops; others are ARPed
-//   address = "10.0.0.2"
+//   [[neighbor]]                 # static next hops; others are resolved
+//   address = "10.0.0.2"         # (ARP; neighbour discovery for IPv6);
+//                                # IPv6: on inside's prefix or link-local
 //   mac = "02:00:00:00:00:02"
 //
 //   [handshake]                  # read by the control process
@@ -86,6 +111,14 @@ struct PortConfig {
   Ipv4 address;
   uint8_t prefix_length = 24;
   std::optional<Ipv4> gateway;
+  // IPv6 (optional): the port's address (never multicast, unspecified or
+  // IPv4-mapped), its on-link prefix (1..128) and off-link next hop (on
+  // that prefix, or link-local fe80::/10).
+  std::optional<Ipv6> address6;
+  uint8_t prefix_length6 = 64;
+  std::optional<Ipv6> gateway6;
+  // 802.1Q VLAN id (1..4094) of every frame on the port; 0: untagged.
+  uint16_t vlan = 0;
 };
 
 inline constexpr size_t kMaxSourceAddresses = 16;
@@ -97,12 +130,14 @@ struct InsideConfig : PortConfig {
   // answers ARP for each): sessions to one backend are told apart by
   // (source address, source port), so a backend can serve addresses × ports
   // sessions. Defaults to `address` alone.
-  std::vector<Ipv4> source_addresses;
+  // IPv4 and IPv6 (IPv4 held mapped, net_types.h); a session's source is
+  // taken among those of its backend's family.
+  std::vector<IpAddress> source_addresses;
 };
 
 struct ListenerConfig {
-  uint16_t port = 0;  // on outside.address
-  Ipv4 backend_address;
+  uint16_t port = 0;  // on outside.address (and outside.address6)
+  IpAddress backend_address;  // IPv4 (mapped) or IPv6
   uint16_t backend_port = 0;
   // ---- backend identity, rate limits ----
   bool proxy_protocol = false;
@@ -113,7 +148,7 @@ struct ListenerConfig {
 };
 
 struct NeighborConfig {
-  Ipv4 address;
+  IpAddress address;  // IPv4 (mapped) or IPv6
   MacAddress mac;
 };
 
@@ -140,6 +175,12 @@ struct Config {
   // accepts every record number (ReplayWindow::relax_for_benchmark), so a
   // traffic generator can loop one pcap. Turns off a security invariant.
   bool relaxed_replay = false;
+  // IP reassembly bounds per worker (fragments.h, FragmentTable::Options).
+  uint32_t fragment_datagrams = 1024;
+  uint32_t fragment_buffers = 2048;
+  std::chrono::milliseconds fragment_timeout{2000};
+  // How long a path MTU lowered by ICMP holds (RFC 1191 §6.3).
+  std::chrono::milliseconds path_mtu_timeout{600'000};
 
   PortConfig outside;
   InsideConfig inside;

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "dataplane/net_types.h"
 #include "handshake/cookie.h"
 
 struct rte_mbuf;
@@ -29,7 +30,7 @@ struct rte_mbuf;
 namespace dtlsgw::contract {
 
 // Bumped on any change of a message layout or of the memzone.
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;  // 2: IPv6 flows
 
 inline constexpr const char* kReadyZoneName = "dtlsgw_ready";
 inline constexpr const char* kPuntRingName = "dtlsgw_punt";
@@ -56,14 +57,23 @@ struct MessageHeader {
 };
 
 // A session is named by its outside flow: the peer's address and port and
-// the listener's port (the gateway has one outside address).
+// the listener's port (the gateway has one outside address per family, so
+// the peer's family names the listener's address too). An IPv4 peer is
+// held as its IPv4-mapped address (net_types.h, IpAddress), so one key
+// serves both families and a v4 peer never equals a v6 one.
 struct FlowKey {
-  uint32_t peer_address = 0;  // IPv4, network byte order
-  uint16_t peer_port = 0;     // host order
-  uint16_t listener_port = 0; // host order
+  dataplane::IpAddress peer_address;  // network byte order
+  uint16_t peer_port = 0;             // host order
+  uint16_t listener_port = 0;         // host order
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
+
+  static FlowKey v4(uint32_t be_address, uint16_t peer_port, uint16_t listener_port) {
+    return FlowKey{dataplane::IpAddress::from(dataplane::Ipv4{be_address}), peer_port,
+                   listener_port};
+  }
+  bool is_v4() const { return peer_address.is_v4(); }
 };
-static_assert(sizeof(FlowKey) == 8);
+static_assert(sizeof(FlowKey) == 20);
 
 // ---- punt ring (dataplane → control) ----------------------------------
 
@@ -264,6 +274,8 @@ struct ReadyZone {
   SharedCookieSecrets cookies;
   uint8_t outside_address[4] = {};
   uint16_t mtu = 0;
+  uint8_t has_outside_address6 = 0;
+  uint8_t outside_address6[16] = {};
 };
 inline constexpr uint32_t kReadyMagic = 0x64746c73;  // "dtls"
 

@@ -172,6 +172,10 @@ std::unique_ptr<Dataplane> Dataplane::create(const Config& config, const Options
     ready->worker_lcores[i] = config.workers[i];
   }
   std::memcpy(ready->outside_address, &config.outside.address.be, 4);
+  if (config.outside.address6) {
+    ready->has_outside_address6 = 1;
+    std::memcpy(ready->outside_address6, config.outside.address6->bytes, 16);
+  }
   ready->mtu = config.handshake.mtu;
   handshake::CookieSecrets secrets;
   if (!handshake::rotate_cookie_secret(secrets)) {
@@ -286,7 +290,7 @@ bool Dataplane::load_static_keys(std::string& error) {
     const record::AeadParams& p = record::aead_params(s.aead);
     msg = contract::InstallMessage();
     msg.aead = static_cast<uint8_t>(s.aead);
-    msg.flow = contract::FlowKey{s.peer.be, s.peer_port, s.listener_port};
+    msg.flow = contract::FlowKey::v4(s.peer.be, s.peer_port, s.listener_port);
     // Static peers sit behind the outside port's link: reply to broadcast
     // until a frame from the peer teaches the real MAC.
     std::memset(msg.peer_mac, 0xff, 6);

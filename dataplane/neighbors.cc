@@ -10,7 +10,7 @@ uint64_t Neighbors::pack(const MacAddress& mac, uint64_t flags) {
   return v | flags;
 }
 
-uint16_t Neighbors::add(Ipv4 address) {
+uint16_t Neighbors::add(const IpAddress& address) {
   for (size_t i = 0; i < count_; ++i) {
     if (entries_[i].address == address) {
       return static_cast<uint16_t>(i);
@@ -22,11 +22,11 @@ uint16_t Neighbors::add(Ipv4 address) {
   return static_cast<uint16_t>(count_++);
 }
 
-void Neighbors::set_static(Ipv4 address, const MacAddress& mac) {
+void Neighbors::set_static(const IpAddress& address, const MacAddress& mac) {
   entries_[add(address)].mac.store(pack(mac, kValid | kStatic), std::memory_order_release);
 }
 
-bool Neighbors::learn(Ipv4 address, const MacAddress& mac) {
+bool Neighbors::learn(const IpAddress& address, const MacAddress& mac) {
   for (size_t i = 0; i < count_; ++i) {
     if (entries_[i].address == address) {
       const uint64_t old = entries_[i].mac.load(std::memory_order_relaxed);

@@ -1,8 +1,9 @@
 // Next hops on the inside port (backends on-link, or the inside gateway):
 // their MAC addresses, static from the configuration or learned from ARP
-// (RFC 826). A small fixed table made at start-up (one entry per distinct
-// next hop); any worker may learn an entry, every worker reads them, so
-// each MAC is one atomic word.
+// (RFC 826) or neighbour discovery (RFC 4861). A small fixed table made at
+// start-up (one entry per distinct next hop, either family); any worker
+// may learn an entry, every worker reads them, so each MAC is one atomic
+// word.
 #pragma once
 
 #include <atomic>
@@ -17,8 +18,8 @@ namespace dtlsgw::dataplane {
 class Neighbors {
  public:
   // Index of the entry for `address` (added if new).
-  uint16_t add(Ipv4 address);
-  void set_static(Ipv4 address, const MacAddress& mac);
+  uint16_t add(const IpAddress& address);
+  void set_static(const IpAddress& address, const MacAddress& mac);
 
   bool lookup(uint16_t index, MacAddress& out) const {
     const uint64_t v = entries_[index].mac.load(std::memory_order_acquire);
@@ -32,10 +33,10 @@ class Neighbors {
   }
   // Learns `mac` for `address` if it is one of ours and not static.
   // Returns true if the entry changed.
-  bool learn(Ipv4 address, const MacAddress& mac);
+  bool learn(const IpAddress& address, const MacAddress& mac);
 
   size_t size() const { return count_; }
-  Ipv4 address(uint16_t index) const { return entries_[index].address; }
+  const IpAddress& address(uint16_t index) const { return entries_[index].address; }
   bool resolved(uint16_t index) const {
     return entries_[index].mac.load(std::memory_order_relaxed) & kValid;
   }
@@ -45,7 +46,7 @@ class Neighbors {
   static constexpr uint64_t kStatic = uint64_t{1} << 62;
   static constexpr size_t kCapacity = 512;
   struct Entry {
-    Ipv4 address;
+    IpAddress address;  // IPv4 mapped, or IPv6
     std::atomic<uint64_t> mac{0};
   };
   static uint64_t pack(const MacAddress& mac, uint64_t flags);

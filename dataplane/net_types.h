@@ -93,6 +93,10 @@ std::string to_string(const IpAddress& a);
 // IPv6 address classes the neighbour discovery code needs.
 // ff00::/8 (RFC 4291 §2.7).
 inline bool is_multicast(const Ipv6& a) { return a.bytes[0] == 0xff; }
+// fe80::/10 (RFC 4291 §2.5.6): on-link on every interface.
+inline bool is_link_local(const Ipv6& a) {
+  return a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
+}
 // :: (RFC 4291 §2.5.2).
 inline bool is_unspecified(const Ipv6& a) { return a == Ipv6{}; }
 // The solicited-node multicast address of `a`, ff02::1:ffXX:XXXX: the

@@ -3,7 +3,9 @@
 // one worker, which alone writes it (DESIGN.md, "Session table").
 //
 // Memory budget (issue: ≤ 256 bytes per session without key schedules):
-// the struct is pinned below; the replay window's words (32 bytes for the
+// the struct is pinned below (with IPv6 flows the last bytes are spoken
+// for: the final flight's resend time lives in its cache slot, the
+// backend pool is inside.backend); the replay window's words (32 bytes for the
 // default 128-bit window) and the two key schedules live outside it and
 // are reported separately (SessionTable::bytes_per_session). The key
 // schedules come from the session table's arena (SessionTable::Options).
@@ -57,22 +59,22 @@ struct alignas(64) Session {
   uint16_t listener = 0;     // index into the configuration's listeners
   uint16_t worker = 0;       // the owner
   uint16_t suite = 0;        // IANA number (operator view)
-  uint16_t backend = 0;      // index of the backend's source-port pool
   // ---- fragments and path MTU (icmp.h) ----
   // The path MTU toward the peer in bytes of IP packet, lowered by an ICMP
   // frag-needed / packet-too-big for this flow (RFC 1191, RFC 8201); 0:
   // never lowered (the outside port's). Records that would not fit are
-  // refused (worker_path_mtu.cc). In the 2 bytes of padding before
-  // final_flight.
+  // refused (worker_path_mtu.cc).
   uint16_t path_mtu = 0;
+  bool usage_alarm_reported = false;
   uint32_t final_flight = kNoFinalFlight;  // worker's cache slot
+  // When path_mtu was last lowered (worker clock, seconds): the idle sweep
+  // restores the port's MTU config.path_mtu_timeout later (RFC 1191 §6.3).
+  uint32_t path_mtu_lowered_s = 0;
   uint32_t installed_s = 0;         // worker clock, seconds
   uint32_t last_active_s = 0;       // last authenticated record or backend datagram
-  uint32_t last_resend_ms = 0;      // final flight rate limit
   // CCM-8 past its forgery alarm: records are not even tried before this
   // (worker clock, ms), one forgery per kForgeryHoldMs at most.
   uint32_t forgery_hold_until_ms = 0;
-  bool usage_alarm_reported = false;
   contract::Identity identity;  // who the peer authenticated as
 };
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "dataplane/dataplane.h"
@@ -92,7 +93,9 @@ int sessions(const char*, const char* params, rte_tel_data* d) {
       return;
     }
     rte_tel_data_start_dict(item);
-    const std::string peer = to_string(Ipv4{s.flow.peer_address}) + ":" +
+    // "192.0.2.7:5684" or "[2001:db8::7]:5684" (RFC 3986 §3.2.2).
+    const std::string address = to_string(s.flow.peer_address);
+    const std::string peer = (s.flow.is_v4() ? address : "[" + address + "]") + ":" +
                              std::to_string(s.flow.peer_port);
     rte_tel_data_add_dict_string(item, "peer", peer.c_str());
     rte_tel_data_add_dict_u64(item, "listener", s.flow.listener_port);
@@ -135,13 +138,29 @@ int close_session(const char*, const char* params, rte_tel_data* d) {
   if (dp == nullptr || params == nullptr) {
     return -1;
   }
-  // <address>:<port>[:<listener port>]
+  // <address>:<port>[:<listener port>], an IPv6 address in brackets
+  // ("[2001:db8::7]:5684"), as /dtlsgw/sessions lists peers.
   const std::string p(params);
-  const size_t colon = p.find(':');
-  if (colon == std::string::npos) {
-    return -1;
+  std::optional<IpAddress> address;
+  size_t colon = std::string::npos;
+  if (!p.empty() && p.front() == '[') {
+    const size_t close = p.find(']');
+    if (close == std::string::npos || close + 1 >= p.size() || p[close + 1] != ':') {
+      return -1;
+    }
+    if (const auto a6 = parse_ipv6(p.substr(1, close - 1)); a6) {
+      address = IpAddress::from(*a6);
+    }
+    colon = close + 1;
+  } else {
+    colon = p.find(':');
+    if (colon == std::string::npos) {
+      return -1;
+    }
+    if (const auto a4 = parse_ipv4(p.substr(0, colon)); a4) {
+      address = IpAddress::from(*a4);
+    }
   }
-  const auto address = parse_ipv4(p.substr(0, colon));
   const size_t second = p.find(':', colon + 1);
   const unsigned long port = std::strtoul(p.c_str() + colon + 1, nullptr, 10);
   const DataplaneContext& ctx = dp->context();
@@ -155,7 +174,7 @@ int close_session(const char*, const char* params, rte_tel_data* d) {
   contract::KeysSlot slot;
   slot.close = contract::CloseMessage();
   slot.close.reason = static_cast<uint16_t>(contract::CloseReason::administrative);
-  slot.close.flow = {address->be, static_cast<uint16_t>(port), static_cast<uint16_t>(listener)};
+  slot.close.flow = {*address, static_cast<uint16_t>(port), static_cast<uint16_t>(listener)};
   rte_tel_data_start_dict(d);
   const bool known = dp->sessions().find(slot.close.flow) != nullptr;
   const bool queued =

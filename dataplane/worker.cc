@@ -6,13 +6,26 @@ namespace dtlsgw::dataplane {
 
 // ---- set-up -----------------------------------------------------------
 
+// Whether `a` and `b` share their first `bits` bits.
+bool same_prefix(const IpAddress& a, const IpAddress& b, unsigned bits) {
+  for (unsigned i = 0; i < 16 && bits > 0; ++i, bits = bits > 8 ? bits - 8 : 0) {
+    const auto mask = static_cast<uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+    if ((a.bytes[i] ^ b.bytes[i]) & mask) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void DataplaneContext::index_configuration() {
   listeners.clear();
   std::fill(listener_by_port.begin(), listener_by_port.end(), kNoListener);
-  std::vector<std::pair<Ipv4, uint16_t>> distinct_backends;
+  std::vector<std::pair<IpAddress, uint16_t>> distinct_backends;
   const PortConfig& in = config.inside;
-  const uint32_t mask =
-      in.prefix_length == 0 ? 0 : htonl(~uint32_t{0} << (32 - in.prefix_length));
+  outside_v4 = IpAddress::from(config.outside.address);
+  outside_has_v6 = config.outside.address6.has_value();
+  outside_v6 = outside_has_v6 ? IpAddress::from(*config.outside.address6) : IpAddress{};
+  inside_has_v6 = in.address6.has_value();
   for (const NeighborConfig& n : config.neighbors) {
     neighbors.set_static(n.address, n.mac);
   }
@@ -23,8 +36,17 @@ void DataplaneContext::index_configuration() {
       distinct_backends.push_back(key);
       it = distinct_backends.end() - 1;
     }
-    const bool on_link = (l.backend_address.be & mask) == (in.address.be & mask);
-    const Ipv4 hop = on_link || !in.gateway ? l.backend_address : *in.gateway;
+    // The next hop: the backend itself when on the inside prefix of its
+    // family (IPv4-mapped prefixes are 96 bits longer), else the gateway.
+    IpAddress hop = l.backend_address;
+    if (l.backend_address.is_v4()) {
+      if (!same_prefix(hop, IpAddress::from(in.address), 96u + in.prefix_length) && in.gateway) {
+        hop = IpAddress::from(*in.gateway);
+      }
+    } else if (in.address6 && in.gateway6 && !is_link_local(hop.v6()) &&
+               !same_prefix(hop, IpAddress::from(*in.address6), in.prefix_length6)) {
+      hop = IpAddress::from(*in.gateway6);
+    }
     Listener out;
     out.port = l.port;
     out.backend = l.backend_address;
@@ -50,7 +72,10 @@ void DataplaneContext::index_configuration() {
   }
   inside_sources = config.inside.source_addresses;
   if (inside_sources.empty()) {
-    inside_sources.push_back(config.inside.address);
+    inside_sources.push_back(IpAddress::from(config.inside.address));
+    if (in.address6) {
+      inside_sources.push_back(IpAddress::from(*in.address6));
+    }
   }
 }
 
@@ -102,12 +127,17 @@ bool Worker::Impl::init(std::string& error) {
 
   // Inside source (address, port) pairs: port p belongs to worker
   // (p - first) % workers with every pool address, one pool per distinct
-  // backend (a pair is unique per backend flow). Each entry is
-  // address index << 16 | port.
+  // backend (a pair is unique per backend flow), with the pool addresses
+  // of the backend's family. Each entry is address index << 16 | port.
   free_ports.resize(ctx.backends);
   const InsideConfig& in = ctx.config.inside;
-  for (auto& pool : free_ports) {
+  for (size_t b = 0; b < free_ports.size(); ++b) {
+    auto& pool = free_ports[b];
+    const bool v4 = ctx.backend_list[b].first.is_v4();
     for (size_t a = ctx.inside_sources.size(); a-- > 0;) {
+      if (ctx.inside_sources[a].is_v4() != v4) {
+        continue;
+      }
       for (uint32_t p = in.source_port_last + 1u; p-- > in.source_port_first;) {
         if (ctx.owner_of_local_port(static_cast<uint16_t>(p)) == index) {
           pool.push_back(static_cast<uint32_t>(a) << 16 | p);
@@ -122,7 +152,11 @@ bool Worker::Impl::init(std::string& error) {
   closing.reserve(kMaxRecords);
 
   // ---- fragments and path MTU (fragments.h, icmp.h) ----
-  fragments = FragmentTable::create("dtlsgw_ipf" + std::to_string(index), FragmentTable::Options{},
+  FragmentTable::Options fragment_options;
+  fragment_options.max_datagrams = ctx.config.fragment_datagrams;
+  fragment_options.buffers = ctx.config.fragment_buffers;
+  fragment_options.timeout_ms = static_cast<uint32_t>(ctx.config.fragment_timeout.count());
+  fragments = FragmentTable::create("dtlsgw_ipf" + std::to_string(index), fragment_options,
                                     static_cast<int>(rte_socket_id()), counters, error);
   if (!fragments) {
     return false;
@@ -210,7 +244,7 @@ unsigned Worker::Impl::poll() {
     handle_ctl_tx();
     if (now_ms - last_arp_ms >= 1000) {
       last_arp_ms = now_ms;
-      send_arp_requests();
+      resolve_next_hops();
     }
   }
   if (now_ms != last_sweep_ms) {
@@ -254,10 +288,10 @@ packet::UdpEndpoints Worker::Impl::to_peer(const contract::FlowKey& flow,
   packet::UdpEndpoints e;
   e.source_mac = ctx.outside_mac;
   std::memcpy(e.destination_mac.bytes, mac, 6);
-  e.source = ctx.config.outside.address;
-  e.destination = Ipv4{flow.peer_address};
+  e.set_addresses(ctx.outside_address_for(flow.peer_address), flow.peer_address);
   e.source_port = flow.listener_port;
   e.destination_port = flow.peer_port;
+  set_vlan(e, true);
   return e;
 }
 
@@ -265,7 +299,7 @@ packet::UdpEndpoints Worker::Impl::to_peer(const contract::FlowKey& flow,
 bool Worker::Impl::send_payload_copy(const packet::UdpEndpoints& e,
                                      std::span<const uint8_t> payload, bool outside) {
   rte_mbuf* m = rte_pktmbuf_alloc(ctx.pool);
-  const size_t headers = packet::udp_headers_length(e.has_vlan);
+  const size_t headers = packet::udp_headers_length(e);
   char* p = m ? rte_pktmbuf_append(m, static_cast<uint16_t>(headers + payload.size())) : nullptr;
   if (p == nullptr) {
     counters.add(Counter::drop_mbuf_alloc);
@@ -310,19 +344,19 @@ void Worker::Impl::hand_off(rte_mbuf* m, unsigned owner, uint16_t port) {
 
 bool Worker::Impl::arp(rte_mbuf* m, const packet::Frame& frame, bool outside) {
   const MacAddress our_mac = outside ? ctx.outside_mac : ctx.inside_mac;
-  if (!outside && ctx.neighbors.learn(frame.arp.sender_ip, frame.arp.sender_mac)) {
+  const IpAddress target = IpAddress::from(frame.arp.target_ip);
+  if (!outside && ctx.neighbors.learn(IpAddress::from(frame.arp.sender_ip),
+                                      frame.arp.sender_mac)) {
     counters.add(Counter::arp_learned);
   }
   // Inside, every address of the source pool is ours.
-  const bool for_us = outside ? frame.arp.target_ip == ctx.config.outside.address
-                              : ctx.inside_source_of(frame.arp.target_ip) !=
-                                    DataplaneContext::kNoSource;
-  const Ipv4 ours = frame.arp.target_ip;
+  const bool for_us = outside ? target == ctx.outside_v4
+                              : ctx.inside_source_of(target) != DataplaneContext::kNoSource;
   if (frame.arp.operation != 1 || !for_us) {
     return false;  // not for us: the caller frees it
   }
   uint8_t reply[64];
-  const size_t length = packet::write_arp_reply(reply, frame, our_mac, ours);
+  const size_t length = packet::write_arp_reply(reply, frame, our_mac, frame.arp.target_ip);
   if (length == 0) {
     return false;
   }
@@ -334,27 +368,78 @@ bool Worker::Impl::arp(rte_mbuf* m, const packet::Frame& frame, bool outside) {
   return true;
 }
 
-void Worker::Impl::send_arp_requests() {
+bool Worker::Impl::neighbor_discovery(rte_mbuf* m, const packet::Frame& frame,
+                                      packet::FrameResult r, bool outside) {
+  if (r == packet::FrameResult::bad_neighbor_discovery) {
+    counters.add(Counter::drop_bad_neighbor_discovery);
+    return false;
+  }
+  const IpAddress target = IpAddress::from(frame.nd.target);
+  const bool ours = outside ? ctx.outside_has_v6 && target == ctx.outside_v6
+                            : !target.is_v4() && ctx.inside_source_of(target) !=
+                                                     DataplaneContext::kNoSource;
+  if (r == packet::FrameResult::neighbor_advertisement) {
+    // An advertisement names its target's MAC in its option (RFC 4861
+    // §7.2.5; one without the option is ignored: we never cache
+    // INCOMPLETE entries that it could complete).
+    if (!outside && frame.nd.has_link_layer_address &&
+        ctx.neighbors.learn(target, frame.nd.link_layer_address)) {
+      counters.add(Counter::nd_learned);
+    }
+    return false;
+  }
+  // A solicitation: RFC 4861 §7.2.3 would also update the solicitor's
+  // entry from its Source Link-Layer Address option; a next hop's is.
+  if (!outside && frame.nd.has_link_layer_address && !is_unspecified(frame.nd.source)) {
+    if (ctx.neighbors.learn(IpAddress::from(frame.nd.source), frame.nd.link_layer_address)) {
+      counters.add(Counter::nd_learned);
+    }
+  }
+  if (!ours) {
+    return false;
+  }
+  uint8_t reply[packet::neighbor_frame_length(true)];
+  const size_t length = packet::write_neighbor_advertisement(
+      reply, frame, outside ? ctx.outside_mac : ctx.inside_mac);
+  if (length == 0) {
+    return false;
+  }
+  rte_pktmbuf_reset(m);
+  char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(length));
+  std::memcpy(p, reply, length);
+  counters.add(Counter::nd_advertisements_sent);
+  queue_tx(m, outside);
+  return true;
+}
+
+void Worker::Impl::resolve_next_hops() {
+  const PortConfig& in = ctx.config.inside;
   for (uint16_t i = 0; i < ctx.neighbors.size(); ++i) {
     if (ctx.neighbors.resolved(i)) {
       continue;
+    }
+    const IpAddress& hop = ctx.neighbors.address(i);
+    if (!hop.is_v4() && !in.address6) {
+      continue;  // (config.cc refuses such a next hop)
     }
     rte_mbuf* m = rte_pktmbuf_alloc(ctx.pool);
     if (m == nullptr) {
       counters.add(Counter::drop_mbuf_alloc);
       return;
     }
-    uint8_t request[64];
-    const size_t length = packet::write_arp_request(request, ctx.inside_mac,
-                                                    ctx.config.inside.address,
-                                                    ctx.neighbors.address(i), false, 0);
+    uint8_t request[packet::neighbor_frame_length(true)];
+    const size_t length =
+        hop.is_v4() ? packet::write_arp_request(request, ctx.inside_mac, in.address, hop.v4(),
+                                                in.vlan != 0, in.vlan)
+                    : packet::write_neighbor_solicitation(request, ctx.inside_mac, *in.address6,
+                                                          hop.v6(), in.vlan != 0, in.vlan);
     char* p = length ? rte_pktmbuf_append(m, static_cast<uint16_t>(length)) : nullptr;
     if (p == nullptr) {
       rte_pktmbuf_free(m);
       continue;
     }
     std::memcpy(p, request, length);
-    counters.add(Counter::arp_requests_sent);
+    counters.add(hop.is_v4() ? Counter::arp_requests_sent : Counter::nd_solicitations_sent);
     queue_tx(m, false);
   }
 }
@@ -364,6 +449,8 @@ void Worker::Impl::idle_sweep() {
   // at within capacity / kSweepSlotsPerMs ms.
   const uint32_t capacity = ctx.sessions->capacity();
   const uint32_t idle_s = static_cast<uint32_t>(ctx.config.idle_timeout.count() / 1000);
+  const auto path_mtu_timeout_s =
+      static_cast<uint32_t>(ctx.config.path_mtu_timeout.count() / 1000);
   for (unsigned k = 0; k < kSweepSlotsPerMs; ++k) {
     const uint32_t i = sweep_cursor;
     sweep_cursor = sweep_cursor + 1 == capacity ? 0 : sweep_cursor + 1;
@@ -382,6 +469,13 @@ void Worker::Impl::idle_sweep() {
       f.count = 0;
       free_final_flights.push_back(s.final_flight);
       s.final_flight = kNoFinalFlight;
+    }
+    // RFC 1191 §6.3 / RFC 8201 §4: a lowered path MTU is an estimate that
+    // can go stale (a route changed back); try the port's again. Another
+    // ICMP report lowers it anew.
+    if (s.path_mtu != 0 && now_s - s.path_mtu_lowered_s > path_mtu_timeout_s) [[unlikely]] {
+      s.path_mtu = 0;
+      counters.add(Counter::path_mtu_raised);
     }
     if (now_s - s.last_active_s > idle_s) {
       close(&s, contract::ClosedBy::idle, true);

@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ inline constexpr uint16_t kNoListener = UINT16_MAX;
 
 struct Listener {
   uint16_t port = 0;  // host order
-  Ipv4 backend;
+  IpAddress backend;  // IPv4 (mapped) or IPv6
   uint16_t backend_port = 0;
   uint16_t backend_pool = 0;  // source-port pool (one per distinct backend)
   uint16_t next_hop = 0;  // Neighbors index
@@ -61,11 +62,18 @@ struct DataplaneContext {
   // The distinct backends (address, port), indexed by Listener::backend_pool
   // and InsideKey::backend, and a small open-addressing index over them
   // (at most 256 listeners, so 512 slots; kNoBackend in empty ones).
-  std::vector<std::pair<Ipv4, uint16_t>> backend_list;
+  std::vector<std::pair<IpAddress, uint16_t>> backend_list;
   std::array<uint16_t, 512> backend_index{};
   // The inside source addresses (inside.source_addresses, or the inside
-  // address alone), indexed by InsideKey::local_address.
-  std::vector<Ipv4> inside_sources;
+  // addresses), indexed by InsideKey::local_address; IPv4 mapped.
+  std::vector<IpAddress> inside_sources;
+  // The gateway's own addresses as the data path compares them (IPv4
+  // mapped; the IPv6 ones all-zero, which no packet carries, when not
+  // configured), and whether each port has an IPv6 address.
+  IpAddress outside_v4;
+  IpAddress outside_v6;
+  bool outside_has_v6 = false;
+  bool inside_has_v6 = false;
   Neighbors neighbors;
   SessionTable* sessions = nullptr;
   rte_mempool* pool = nullptr;       // frames the workers build
@@ -93,7 +101,7 @@ struct DataplaneContext {
   }
   // The backend index of a datagram from `address`:`port` on the inside,
   // or kNoBackend.
-  uint16_t backend_of(Ipv4 address, uint16_t port) const {
+  uint16_t backend_of(const IpAddress& address, uint16_t port) const {
     for (uint32_t h = backend_hash(address, port);; ++h) {
       const uint16_t i = backend_index[h % backend_index.size()];
       if (i == kNoBackend || (backend_list[i].first == address && backend_list[i].second == port)) {
@@ -102,7 +110,7 @@ struct DataplaneContext {
     }
   }
   // The index of an inside source address, or kNoSource.
-  uint8_t inside_source_of(Ipv4 address) const {
+  uint8_t inside_source_of(const IpAddress& address) const {
     for (size_t i = 0; i < inside_sources.size(); ++i) {
       if (inside_sources[i] == address) {
         return static_cast<uint8_t>(i);
@@ -112,9 +120,16 @@ struct DataplaneContext {
   }
   static constexpr uint16_t kNoBackend = UINT16_MAX;
   static constexpr uint8_t kNoSource = UINT8_MAX;
-  static uint32_t backend_hash(Ipv4 address, uint16_t port) {
-    const uint64_t h = (uint64_t{address.be} << 16 | port) * 0x9e3779b97f4a7c15ull;
+  static uint32_t backend_hash(const IpAddress& address, uint16_t port) {
+    uint64_t high, low;
+    std::memcpy(&high, address.bytes, 8);
+    std::memcpy(&low, address.bytes + 8, 8);
+    const uint64_t h = ((high * 0x9e3779b97f4a7c15ull) ^ low ^ port) * 0x9e3779b97f4a7c15ull;
     return static_cast<uint32_t>(h >> 40);
+  }
+  // The gateway's outside address of `peer`'s family (the listener's).
+  const IpAddress& outside_address_for(const IpAddress& peer) const {
+    return peer.is_v4() ? outside_v4 : outside_v6;
   }
 };
 

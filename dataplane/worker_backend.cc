@@ -14,10 +14,10 @@ bool Worker::Impl::to_backend(const Session& s, packet::UdpEndpoints& e) {
     return false;
   }
   e.source_mac = ctx.inside_mac;
-  e.source = ctx.inside_sources[s.inside.local_address];
-  e.destination = l.backend;
+  e.set_addresses(ctx.inside_sources[s.inside.local_address], l.backend);
   e.source_port = s.inside.local_port;
   e.destination_port = l.backend_port;
+  set_vlan(e, false);
   return true;
 }
 
@@ -47,9 +47,9 @@ bool Worker::Impl::within_rate(Session& s, const Listener& l) {
       return true;  // not a table slot (cannot happen): no state to keep
     }
     SessionRate& r = session_rates[slot];
-    uint64_t tag;
-    std::memcpy(&tag, &s.flow, sizeof(tag));
-    tag ^= uint64_t{s.installed_s} * 0x9e3779b97f4a7c15ull;
+    const uint64_t tag = (uint64_t{rte_hash_crc(&s.flow, sizeof(s.flow), 0)} << 32 |
+                          uint64_t{s.flow.peer_port} << 16 | s.flow.listener_port) ^
+                         uint64_t{s.installed_s} * 0x9e3779b97f4a7c15ull;
     const auto now = static_cast<uint32_t>(now_ms);
     if (r.tag != tag) {
       r = SessionRate{tag, 0, now};
@@ -102,9 +102,17 @@ bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const ui
     return false;
   }
   // In place (one segment, the caller checked): the headers go right
-  // before the plaintext, the record's tag is cut off.
-  constexpr size_t headers = packet::udp_headers_length(false);
+  // before the plaintext, the record's tag is cut off. The record header
+  // and nonce before the plaintext and the mbuf's headroom make room for
+  // any of them (an IPv6 peer's 62 bytes of headers become at most 66).
+  const size_t headers = packet::udp_headers_length(e);
   const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
+  if (size_t{m->data_off} + offset < headers) [[unlikely]] {
+    if (send_payload_copy(e, plaintext, false)) {
+      counters.add(Counter::plaintext_forwarded);
+    }
+    return false;
+  }
   m->data_off = static_cast<uint16_t>(m->data_off + offset - headers);
   m->data_len = static_cast<uint16_t>(headers + plaintext.size());
   m->pkt_len = m->data_len;
@@ -119,8 +127,18 @@ bool Worker::Impl::forward_with_proxy_header(Session* s, rte_mbuf* m,
                                              const packet::UdpEndpoints& e) {
   // PROXY v2 (proxy_v2.h): source = the peer, destination = the listener.
   proxy_v2::HeaderFields f;
-  f.source = proxy_v2::ipv4_endpoint(s->flow.peer_address, s->flow.peer_port);
-  f.destination = proxy_v2::ipv4_endpoint(ctx.config.outside.address.be, s->flow.listener_port);
+  const auto endpoint = [](const IpAddress& a, uint16_t port) {
+    if (a.is_v4()) {
+      return proxy_v2::ipv4_endpoint(a.v4().be, port);
+    }
+    proxy_v2::Endpoint e;
+    e.ipv6 = true;
+    std::memcpy(e.address.data(), a.bytes, 16);
+    e.port = port;
+    return e;
+  };
+  f.source = endpoint(s->flow.peer_address, s->flow.peer_port);
+  f.destination = endpoint(ctx.outside_address_for(s->flow.peer_address), s->flow.listener_port);
   const contract::Identity& id = s->identity;
   f.identity.kind = static_cast<proxy_v2::Identity::Kind>(id.kind);
   if (id.kind > static_cast<uint8_t>(proxy_v2::Identity::Kind::certificate)) [[unlikely]] {
@@ -133,7 +151,14 @@ bool Worker::Impl::forward_with_proxy_header(Session* s, rte_mbuf* m,
   f.identity.full_length = id.length;
   f.identity.hash = id.hash;
   proxy_v2::SessionId unique;
-  std::memcpy(unique.data(), &s->flow.peer_address, 4);
+  // The peer's IPv4 address, or a CRC of its IPv6 one: with the ports and
+  // the install time, unique enough to tell sessions apart in logs.
+  if (s->flow.is_v4()) {
+    std::memcpy(unique.data(), s->flow.peer_address.bytes + 12, 4);
+  } else {
+    const uint32_t crc = htonl(rte_hash_crc(s->flow.peer_address.bytes, 16, 0));
+    std::memcpy(unique.data(), &crc, 4);
+  }
   store_be16(unique.data() + 4, s->flow.peer_port);
   store_be16(unique.data() + 6, s->flow.listener_port);
   const uint32_t installed = htonl(s->installed_s);
@@ -141,7 +166,7 @@ bool Worker::Impl::forward_with_proxy_header(Session* s, rte_mbuf* m,
   f.session_id = &unique;
 
   const size_t proxy = proxy_v2::header_length(f);
-  constexpr size_t headers = packet::udp_headers_length(false);
+  const size_t headers = packet::udp_headers_length(e);
   const size_t payload = proxy + plaintext.size();
   const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
   if (in_place && size_t{m->data_off} + offset >= headers + proxy) [[likely]] {

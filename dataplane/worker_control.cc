@@ -79,7 +79,8 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
   const record::AeadParams& params = record::aead_params(aead);
   const uint16_t listener = ctx.listener_by_port[msg.flow.listener_port];
   if (msg.key_length != params.key_length || msg.iv_length != params.fixed_iv_length ||
-      listener == kNoListener || ctx.owner_of(msg.flow) != index) {
+      listener == kNoListener || ctx.owner_of(msg.flow) != index ||
+      (!msg.flow.is_v4() && !ctx.outside_has_v6)) {
     fail(InstallFailure::bad_message);
     return;
   }
@@ -110,7 +111,6 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
   s->identity = msg.identity;
   s->identity.prefix_length = std::min<uint8_t>(s->identity.prefix_length,
                                                 sizeof(s->identity.prefix));
-  s->backend = l.backend_pool;
   s->installed_s = now_s;
   s->last_active_s = now_s;
   const bool keys_ok =
@@ -158,6 +158,7 @@ void Worker::Impl::install(const contract::InstallMessage& msg) {
       free_final_flights.pop_back();
       FinalFlight& f = final_flights[s->final_flight];
       f.count = msg.final_flight_count;
+      f.last_resend_ms = 0;
       f.expires_s = now_s + kFinalFlightHoldS;
       std::copy_n(msg.final_flight, msg.final_flight_count, f.datagrams.begin());
       resend_final_flight(s, false);
@@ -220,7 +221,7 @@ void Worker::Impl::close(Session* s, contract::ClosedBy why, bool send_close_not
     s->final_flight = kNoFinalFlight;
   }
   send_event(contract::EventKind::closed, static_cast<uint16_t>(why), s->flow, s);
-  free_ports[s->backend].push_back(uint32_t{s->inside.local_address} << 16 |
+  free_ports[s->inside.backend].push_back(uint32_t{s->inside.local_address} << 16 |
                                    s->inside.local_port);
   counters.add(Counter::sessions_closed);
   ctx.sessions->remove(s);
@@ -232,7 +233,7 @@ bool Worker::Impl::seal_and_send(Session* s, ContentType type, std::span<const u
     counters.add(Counter::drop_mbuf_alloc);
     return false;
   }
-  const size_t headers = packet::udp_headers_length(false);
+  const size_t headers = peer_headers_length(s->flow);
   const size_t room = s->write.seal_prefix() + plaintext.size() + s->write.tag_length();
   uint8_t* start = reinterpret_cast<uint8_t*>(
       rte_pktmbuf_append(m, static_cast<uint16_t>(headers + room)));
@@ -265,14 +266,16 @@ void Worker::Impl::handle_ctl_tx() {
     rte_mbuf* m = msg.datagram;
     if (msg.header.version != contract::kVersion ||
         msg.header.type != contract::MessageType::ctl_tx || m == nullptr ||
-        ctx.listener_by_port[msg.flow.listener_port] == kNoListener) {
+        ctx.listener_by_port[msg.flow.listener_port] == kNoListener ||
+        (!msg.flow.is_v4() && !ctx.outside_has_v6)) {
       counters.add(Counter::ctl_tx_bad_message);
       rte_pktmbuf_free(m);
       continue;
     }
-    const size_t headers = packet::udp_headers_length(false);
+    const size_t headers = peer_headers_length(msg.flow);
     const size_t length = rte_pktmbuf_pkt_len(m);
-    if (m->nb_segs != 1 || length > packet::kMaxUdpPayload ||
+    if (m->nb_segs != 1 ||
+        length > (msg.flow.is_v4() ? packet::kMaxUdpPayload : packet::kMaxUdp6Payload) ||
         rte_pktmbuf_prepend(m, static_cast<uint16_t>(headers)) == nullptr) {
       counters.add(Counter::ctl_tx_bad_message);
       rte_pktmbuf_free(m);

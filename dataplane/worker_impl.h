@@ -77,6 +77,7 @@ struct FinalFlight {
   std::array<rte_mbuf*, contract::kMaxFinalFlightDatagrams> datagrams{};
   uint32_t count = 0;
   uint32_t expires_s = 0;
+  uint32_t last_resend_ms = 0;  // the rate limit of resends (worker clock)
 };
 
 // One record queued for opening, and where it came from.
@@ -87,6 +88,19 @@ struct QueuedRecord {
 };
 
 inline uint8_t* mbuf_data(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
+
+// The 802.1Q VLAN id a frame arrived on: its tag, or the one the device
+// stripped into the mbuf (DPDK's RTE_MBUF_F_RX_VLAN_STRIPPED), or 0. A
+// priority tag (VLAN id 0, 802.1Q §9.6) counts as untagged.
+inline uint16_t frame_vlan(const rte_mbuf* m, const packet::Frame& frame) {
+  if (frame.has_vlan) {
+    return frame.vlan_tci & 0x0fff;
+  }
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) [[unlikely]] {
+    return m->vlan_tci & 0x0fff;
+  }
+  return 0;
+}
 
 inline uint32_t sum_words(uint32_t be_address) {
   const uint32_t a = ntohl(be_address);
@@ -323,7 +337,24 @@ struct Worker::Impl {
 
   // ---- frames ----
   bool arp(rte_mbuf* m, const packet::Frame& frame, bool outside);
-  void send_arp_requests();
+  // A neighbour solicitation or advertisement (RFC 4861): answers one for
+  // the gateway's IPv6 address on that port; inside, learns next hops.
+  // True when `m` was reused for the answer (taken).
+  bool neighbor_discovery(rte_mbuf* m, const packet::Frame& frame, packet::FrameResult r,
+                          bool outside);
+  // ARP requests (IPv4) and neighbour solicitations (IPv6) for the inside
+  // next hops not resolved yet.
+  void resolve_next_hops();
+  // Ethernet (+ the outside port's tag), IP of the peer's family, UDP.
+  size_t peer_headers_length(const contract::FlowKey& flow) const {
+    return packet::udp_headers_length(ctx.config.outside.vlan != 0, flow.is_v4() ? 4 : 6);
+  }
+  // Tags frames sent on the port with its VLAN (PortConfig::vlan).
+  void set_vlan(packet::UdpEndpoints& e, bool outside) const {
+    const uint16_t vlan = outside ? ctx.config.outside.vlan : ctx.config.inside.vlan;
+    e.has_vlan = vlan != 0;
+    e.vlan_tci = vlan;
+  }
   void idle_sweep();
   void hand_off(rte_mbuf* m, unsigned owner, uint16_t port);
   bool send_payload_copy(const packet::UdpEndpoints& e, std::span<const uint8_t> payload,
@@ -344,7 +375,7 @@ inline void Worker::Impl::finish_frame(rte_mbuf* m, const packet::UdpEndpoints& 
   const size_t l2 = packet::kEthernetHeaderLength + (e.has_vlan ? packet::kVlanTagLength : 0);
   const bool offload = outside ? ctx.outside_checksum_offload : ctx.inside_checksum_offload;
   m->ol_flags = 0;
-  if (!e.has_vlan) [[likely]] {
+  if (!e.has_vlan && e.ip_version == 4) [[likely]] {
     const uint16_t pseudo = write_untagged_udp_headers(frame, e, payload_length, ip_id++);
     uint8_t* udp = frame + l2 + packet::kIpv4HeaderLength;
     if (offload) {
@@ -360,18 +391,25 @@ inline void Worker::Impl::finish_frame(rte_mbuf* m, const packet::UdpEndpoints& 
       store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
     }
     return;
-  } else {
-    packet::write_udp_headers(frame, e, payload_length, ip_id++);
   }
+  // Tagged, or IPv6: write_udp_headers leaves the IPv6 pseudo-header sum in
+  // the UDP checksum field, what the device's offload wants.
+  packet::write_udp_headers(frame, e, payload_length, ip_id++);
   if (offload) {
     // The device sums the UDP datagram; it needs the pseudo-header sum.
     m->l2_len = l2;
+    if (e.ip_version == 6) {
+      m->l3_len = packet::kIpv6HeaderLength;
+      m->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+      return;
+    }
     m->l3_len = packet::kIpv4HeaderLength;
     m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + l2);
     auto* udp = reinterpret_cast<rte_udp_hdr*>(frame + l2 + packet::kIpv4HeaderLength);
     udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
   } else {
+    // Mandatory over IPv6 (RFC 8200 §8.1).
     packet::set_udp_checksum(frame + l2);
   }
 }

@@ -21,8 +21,21 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     packet::Frame& frame = frames[candidates];
     const packet::FrameResult r =
         packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    if (frame_vlan(m, frame) != in.vlan) [[unlikely]] {
+      counters.add(Counter::drop_wrong_vlan);
+      rte_pktmbuf_free(m);
+      continue;
+    }
     if (r != packet::FrameResult::udp) {
       if (r == packet::FrameResult::arp && arp(m, frame, false)) {
+        continue;
+      }
+      if (r == packet::FrameResult::neighbor_solicitation ||
+          r == packet::FrameResult::neighbor_advertisement ||
+          r == packet::FrameResult::bad_neighbor_discovery) {
+        if (!neighbor_discovery(m, frame, r, false)) {
+          rte_pktmbuf_free(m);
+        }
         continue;
       }
       counters.add(r == packet::FrameResult::arp      ? Counter::drop_not_for_us
@@ -34,9 +47,9 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       continue;
     }
     // Addressed to one of the pool's (address, port) pairs, from a backend.
-    const uint8_t source = frame.destination == ctx.inside_sources[0]
+    const uint8_t source = frame.destination_address == ctx.inside_sources[0]
                                ? 0
-                               : ctx.inside_source_of(frame.destination);
+                               : ctx.inside_source_of(frame.destination_address);
     if (source == DataplaneContext::kNoSource || frame.destination_port < in.source_port_first ||
         frame.destination_port > in.source_port_last) [[unlikely]] {
       counters.add(Counter::drop_not_for_us);
@@ -48,7 +61,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       hand_off(m, owner, ctx.inside_port);
       continue;
     }
-    const uint16_t backend = ctx.backend_of(frame.source, frame.source_port);
+    const uint16_t backend = ctx.backend_of(frame.source_address, frame.source_port);
     if (backend == DataplaneContext::kNoBackend) [[unlikely]] {
       counters.add(Counter::drop_unknown_session);
       rte_pktmbuf_free(m);
@@ -81,7 +94,6 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
   auto& sealed_packets = seal_packets;
   auto& sealed_sessions = seal_sessions;
   unsigned n = 0;
-  constexpr size_t headers = packet::udp_headers_length(false);
   for (unsigned k = 0; k < candidates; ++k) {
     rte_mbuf* m = mine[k];
     const packet::Frame& frame = frames[k];
@@ -100,12 +112,16 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     // explicit nonce, the payload where it is, the tag after it. One
     // segment, so that is data_off and the lengths (the checks that
     // rte_pktmbuf_adj/trim/prepend/append would make, once).
+    // The outside headers: Ethernet (+ the port's tag), the peer's IP.
+    const size_t headers = peer_headers_length(s->flow);
     const size_t prefix = s->write.seal_prefix();
     const size_t tag = s->write.tag_length();
     const size_t record_start = m->data_off + size_t{frame.payload_offset} - prefix;
     const size_t frame_length = headers + prefix + frame.payload_length + tag;
     // A record over the peer's path MTU (worker_path_mtu.cc says why).
-    if (over_path_mtu(s, m, frame, frame_length - packet::kEthernetHeaderLength)) [[unlikely]] {
+    const size_t l2 =
+        packet::kEthernetHeaderLength + (ctx.config.outside.vlan ? packet::kVlanTagLength : 0);
+    if (over_path_mtu(s, m, frame, frame_length - l2)) [[unlikely]] {
       rte_pktmbuf_free(m);
       continue;
     }
@@ -141,6 +157,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     } else {
       counters.add(Counter::records_encrypted);
       // The record fills the room made for it (fixed nonce and tag sizes).
+      const size_t headers = peer_headers_length(s->flow);
       m->data_len = static_cast<uint16_t>(headers + seals[i].record_length);
       m->pkt_len = m->data_len;
       finish_frame(m, to_peer(*s), seals[i].record_length, true);

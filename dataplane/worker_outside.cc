@@ -35,15 +35,23 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
       m = whole;
       r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
     }
+    if (frame_vlan(m, frame) != ctx.config.outside.vlan) [[unlikely]] {
+      counters.add(Counter::drop_wrong_vlan);
+      rte_pktmbuf_free(m);
+      continue;
+    }
     switch (r) {
       case packet::FrameResult::udp: {
+        // To a listener port on the outside address of the peer's family
+        // (an IPv4 one is held mapped, so a v6 packet never matches it).
         const uint16_t listener = ctx.listener_by_port[frame.destination_port];
-        if (frame.destination != ctx.config.outside.address || listener == kNoListener)
-            [[unlikely]] {
+        if (frame.destination_address != ctx.outside_address_for(frame.source_address) ||
+            listener == kNoListener) [[unlikely]] {
           counters.add(Counter::drop_not_for_us);
           break;
         }
-        flows[n] = contract::FlowKey{frame.source.be, frame.source_port, frame.destination_port};
+        flows[n] = contract::FlowKey{frame.source_address, frame.source_port,
+                                     frame.destination_port};
         const unsigned owner = ctx.owner_of(flows[n]);
         if (owner != index) {
           hand_off(m, owner, ctx.outside_port);
@@ -55,6 +63,13 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
       }
       case packet::FrameResult::arp:
         if (arp(m, frame, true)) {
+          continue;
+        }
+        break;
+      case packet::FrameResult::neighbor_solicitation:
+      case packet::FrameResult::neighbor_advertisement:
+      case packet::FrameResult::bad_neighbor_discovery:
+        if (neighbor_discovery(m, frame, r, true)) {
           continue;
         }
         break;
@@ -182,22 +197,25 @@ rte_mbuf* Worker::Impl::reassemble(rte_mbuf* m, const packet::Frame& frame) {
     counters.add(Counter::drop_ip_fragment);
     return nullptr;
   }
-  if (frame.ip_version != 4) {
-    // IPv6 fragments go to FragmentTable::add_ipv6 (at l3_offset and
-    // fragment_header_offset) once the outside port has an IPv6 address
-    // to check them against; until then none is for us.
-    counters.add(Counter::drop_not_for_us);
-    return nullptr;
-  }
   // Only fragments of UDP datagrams to the gateway's outside address take
   // a reassembly buffer (parse_frame checked the header's lengths and
   // checksum).
   const uint8_t* ip = mbuf_data(m) + frame.l3_offset;
-  Ipv4 destination;
-  std::memcpy(&destination.be, ip + 16, 4);
-  if (destination != ctx.config.outside.address) {
+  if (frame.destination_address != ctx.outside_address_for(frame.source_address) ||
+      (frame.ip_version == 6 && !ctx.outside_has_v6)) {
     counters.add(Counter::drop_not_for_us);
     return nullptr;
+  }
+  if (frame.ip_version == 6) {
+    // The upper layer is named by the Fragment header's Next Header
+    // (RFC 8200 §4.5); DPDK's reassembly wants that header right after
+    // the fixed one (fragments.h), which add_ipv6 checks.
+    if (mbuf_data(m)[frame.fragment_header_offset] != 17) {
+      counters.add(Counter::drop_not_udp);
+      return nullptr;
+    }
+    return fragments->add_ipv6({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame.l3_offset,
+                               frame.fragment_header_offset, now_ms);
   }
   if (ip[9] != 17) {
     counters.add(Counter::drop_not_udp);
@@ -245,8 +263,10 @@ bool Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
     return true;
   }
   const handshake::PeerAddress peer =
-      handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&frame.source.be),
-                                 frame.source_port);
+      frame.ip_version == 4
+          ? handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&frame.source.be),
+                                       frame.source_port)
+          : handshake::PeerAddress::v6(frame.source_address.bytes, frame.source_port);
   if (!have_cookie_secret) [[unlikely]] {
     counters.add(Counter::drop_no_cookie_secret);
     rte_pktmbuf_free(m);
@@ -284,9 +304,10 @@ bool Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
     return true;
   }
   packet::UdpEndpoints e = to_peer(flow, frame.source_mac.bytes);
-  e.has_vlan = frame.has_vlan;
-  e.vlan_tci = frame.vlan_tci;
-  const size_t headers = packet::udp_headers_length(e.has_vlan);
+  if (frame.has_vlan) {
+    e.vlan_tci = frame.vlan_tci;  // the port's VLAN id, and the peer's priority
+  }
+  const size_t headers = packet::udp_headers_length(e);
   rte_pktmbuf_reset(m);
   std::memcpy(mbuf_data(m) + headers, hvr, length);
   m->data_len = static_cast<uint16_t>(headers + length);
@@ -454,13 +475,13 @@ void Worker::Impl::resend_final_flight(Session* s, bool rate_limited) {
     return;
   }
   const uint32_t now32 = static_cast<uint32_t>(now_ms);
-  if (rate_limited && now32 - s->last_resend_ms <
+  FinalFlight& f = final_flights[s->final_flight];
+  if (rate_limited && now32 - f.last_resend_ms <
                           static_cast<uint32_t>(ctx.config.final_flight_interval.count())) {
     counters.add(Counter::final_flight_rate_limited);
     return;
   }
-  s->last_resend_ms = now32;
-  const FinalFlight& f = final_flights[s->final_flight];
+  f.last_resend_ms = now32;
   const packet::UdpEndpoints e = to_peer(*s);
   for (uint32_t i = 0; i < f.count; ++i) {
     send_payload_copy(e, {mbuf_data(f.datagrams[i]), rte_pktmbuf_data_len(f.datagrams[i])},

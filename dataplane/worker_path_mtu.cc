@@ -42,22 +42,28 @@ bool Worker::Impl::outside_icmp(rte_mbuf* m, const packet::Frame& frame) {
     counters.add(Counter::drop_icmp_invalid);
     return false;
   }
-  // The quoted datagram is one we sent: from the outside address and a
-  // listener's port, to the peer. (The flows are IPv4 until the outside
-  // port has an IPv6 address: a packet too big for IPv6 is not ours.)
+  // The quoted datagram is one we sent: from the outside address of its
+  // family and a listener's port, to the peer.
+  IpAddress source;
+  IpAddress destination;
   if (report.ipv6) {
-    counters.add(Counter::drop_icmp_not_ours);
-    return false;
+    std::memcpy(source.bytes, report.source.data(), 16);
+    std::memcpy(destination.bytes, report.destination.data(), 16);
+  } else {
+    Ipv4 a;
+    std::memcpy(&a.be, report.source.data(), 4);
+    source = IpAddress::from(a);
+    std::memcpy(&a.be, report.destination.data(), 4);
+    destination = IpAddress::from(a);
   }
-  Ipv4 source;
-  std::memcpy(&source.be, report.source.data(), 4);
-  if (source != ctx.config.outside.address ||
+  if ((report.ipv6 && (!ctx.outside_has_v6 || destination.is_v4())) ||
+      source != ctx.outside_address_for(destination) ||
       ctx.listener_by_port[report.source_port] == kNoListener) {
     counters.add(Counter::drop_icmp_not_ours);
     return false;
   }
   contract::FlowKey flow;
-  std::memcpy(&flow.peer_address, report.destination.data(), 4);
+  flow.peer_address = destination;
   flow.peer_port = report.destination_port;
   flow.listener_port = report.source_port;
   // The session (or handshake) lives on its owner; the ICMP message came
@@ -88,6 +94,7 @@ bool Worker::Impl::outside_icmp(rte_mbuf* m, const packet::Frame& frame) {
       return false;
     }
     s->path_mtu = mtu;
+    s->path_mtu_lowered_s = now_s;
   } else if (!handshake_pending(flow)) {
     counters.add(Counter::drop_icmp_not_ours);
     return false;
@@ -131,12 +138,15 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   // backend sends: report the largest backend packet whose record fits.
   const size_t growth = ip_length > inside_ip_length ? ip_length - inside_ip_length : 0;
   const size_t fits = s->path_mtu > growth ? s->path_mtu - growth : 0;
-  const auto mtu = static_cast<uint16_t>(std::max<size_t>(fits, icmp::kIpv4MinimumMtu));
+  // An IPv6 backend gets a packet too big (RFC 4443 §3.2), never below
+  // IPv6's minimum MTU, which its stack would ignore (RFC 8201 §4).
+  const bool v6 = frame.ip_version == 6;
+  const auto mtu = static_cast<uint16_t>(
+      std::max<size_t>(fits, v6 ? icmp::kIpv6MinimumMtu : icmp::kIpv4MinimumMtu));
+  const size_t room = v6 ? icmp::kMaxIcmpv6ErrorLength : icmp::kMaxIcmpv4ErrorLength;
   rte_mbuf* reply = rte_pktmbuf_alloc(ctx.pool);
   const size_t l2 = frame.l3_offset;
-  char* p = reply
-                ? rte_pktmbuf_append(reply, static_cast<uint16_t>(l2 + icmp::kMaxIcmpv4ErrorLength))
-                : nullptr;
+  char* p = reply ? rte_pktmbuf_append(reply, static_cast<uint16_t>(l2 + room)) : nullptr;
   if (p == nullptr) {
     counters.add(Counter::drop_mbuf_alloc);
     rte_pktmbuf_free(reply);
@@ -144,9 +154,13 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   }
   auto* out = reinterpret_cast<uint8_t*>(p);
   const uint8_t* in = mbuf_data(m);
-  const size_t length = icmp::write_fragmentation_needed(
-      {out + l2, icmp::kMaxIcmpv4ErrorLength}, {in + l2, offending_length},
-      ctx.config.inside.address.be, mtu, ip_id++);
+  // From the inside address the datagram was sent to (the session's).
+  const IpAddress& ours = ctx.inside_sources[s->inside.local_address];
+  const size_t length =
+      v6 ? icmp::write_packet_too_big({out + l2, room}, {in + l2, offending_length}, ours.v6(),
+                                      mtu)
+         : icmp::write_fragmentation_needed({out + l2, room}, {in + l2, offending_length},
+                                            ours.v4().be, mtu, ip_id++);
   if (length == 0) {
     counters.add(Counter::drop_icmp_invalid);
     rte_pktmbuf_free(reply);
@@ -157,7 +171,7 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   std::memcpy(out, in + 6, 6);
   std::memcpy(out + 6, ctx.inside_mac.bytes, 6);
   std::memcpy(out + 12, in + 12, l2 - 12);
-  rte_pktmbuf_trim(reply, static_cast<uint16_t>(icmp::kMaxIcmpv4ErrorLength - length));
+  rte_pktmbuf_trim(reply, static_cast<uint16_t>(room - length));
   reply->ol_flags = 0;
   counters.add(Counter::icmp_frag_needed_sent);
   queue_tx(reply, false);

@@ -111,7 +111,9 @@ class ReadEpoch {
   const ReplayWindow& replay_window() const { return window_.get(); }
   uint64_t records_opened() const { return opened_; }
   uint64_t forgeries() const { return forgeries_; }
-  void set_forgery_alarm_threshold(uint64_t n) { forgery_alarm_ = n; }
+  void set_forgery_alarm_threshold(uint64_t n) {
+    forgery_alarm_ = static_cast<uint32_t>(n > UINT32_MAX ? UINT32_MAX : n);
+  }
   UsageStatus usage_status() const;
 
  private:
@@ -120,7 +122,9 @@ class ReadEpoch {
   OwnedReplayWindow window_;
   uint64_t opened_ = 0;
   uint64_t forgeries_ = 0;
-  uint64_t forgery_alarm_ = kDefaultCcm8ForgeryAlarm;
+  // 32 bits, beside the epoch: the dataplane's Session keeps a ReadEpoch
+  // per session within its 256 bytes (dataplane/session.h).
+  uint32_t forgery_alarm_ = kDefaultCcm8ForgeryAlarm;
   Epoch epoch_;
 };
 

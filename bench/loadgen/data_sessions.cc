@@ -33,7 +33,7 @@ bool DataSessions::build(const dataplane::Config& config, const dataplane::Stati
     bool found = false;
     for (const dataplane::ListenerConfig& l : config.listeners) {
       if (l.port == s.listener_port) {
-        d.backend_be = l.backend_address.be;
+        d.backend_be = l.backend_address.v4().be;  // (static keys: IPv4)
         d.backend_port = l.backend_port;
         found = true;
       }

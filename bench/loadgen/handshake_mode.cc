@@ -360,7 +360,7 @@ int HandshakeRun::run() {
   const dataplane::ListenerConfig& l = config_.listeners.front();
   gateway_ = config_.outside.address;
   listener_ = l.port;
-  backend_ = l.backend_address;
+  backend_ = l.backend_address.v4();  // (the load generator plays IPv4 backends)
   backend_port_ = l.backend_port;
   outside_mac_ = port_mac_address(outside_);
   inside_mac_ = port_mac_address(inside_);

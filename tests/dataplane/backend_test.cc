@@ -29,7 +29,7 @@ dataplane::Config proxy_config() {
   dataplane::Config c = test_config();
   dataplane::ListenerConfig l;
   l.port = 5684;
-  l.backend_address = ip("10.0.0.2");
+  l.backend_address = dataplane::IpAddress::from(ip("10.0.0.2"));
   l.backend_port = 8;
   l.proxy_protocol = true;
   c.listeners.push_back(l);
@@ -295,7 +295,8 @@ Bytes backend_frame_to(Harness& h, dataplane::Ipv4 to, uint16_t port, const Byte
 
 TEST(Backend, SourcePoolServesMoreSessionsThanOneAddressHasPorts) {
   dataplane::Config c = test_config();
-  c.inside.source_addresses = {ip("10.0.0.1"), ip("10.0.0.3")};
+  c.inside.source_addresses = {dataplane::IpAddress::from(ip("10.0.0.1")),
+                               dataplane::IpAddress::from(ip("10.0.0.3"))};
   c.inside.source_port_first = 20000;
   c.inside.source_port_last = 20001;  // 2 ports x 2 addresses: 4 sessions
   Harness h(c);

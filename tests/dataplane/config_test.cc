@@ -34,18 +34,30 @@ punt_burst = 256
 final_flight_interval = "1s"
 summary_interval = "5s"
 static_keys = ""
+fragment_datagrams = 1024
+fragment_buffers = 2048
+fragment_timeout = "2s"
+path_mtu_timeout = "600s"
 
 [outside]
 port = 0
 address = "192.0.2.1"
 prefix_length = 24
 gateway = ""
+address6 = ""
+prefix_length6 = 64
+gateway6 = ""
+vlan = 0
 
 [inside]
 port = 1
 address = "10.0.0.1"
 prefix_length = 24
 gateway = ""
+address6 = ""
+prefix_length6 = 64
+gateway6 = ""
+vlan = 0
 source_ports = "20000-59999"
 
 [[listener]]
@@ -93,6 +105,19 @@ Ipv4 ip(std::string_view text) {
   return a.value_or(Ipv4{});
 }
 
+Ipv6 ip6(std::string_view text) {
+  const std::optional<Ipv6> a = parse_ipv6(text);
+  EXPECT_TRUE(a) << text;
+  return a.value_or(Ipv6{});
+}
+
+// Either family, as IpAddress holds it (IPv4 mapped).
+IpAddress ipa(std::string_view text) {
+  const std::optional<IpAddress> a = parse_ip_address(text);
+  EXPECT_TRUE(a) << text;
+  return a.value_or(IpAddress{});
+}
+
 // `base` with the first occurrence of `from` replaced by `to`.
 std::string edit(std::string_view base, std::string_view from, std::string_view to) {
   std::string text(base);
@@ -134,26 +159,38 @@ TEST(Config, ExampleParsesToItsValues) {
   EXPECT_EQ(c->summary_interval, seconds(5));
   EXPECT_EQ(c->static_keys, "");
   EXPECT_FALSE(c->relaxed_replay);
+  EXPECT_EQ(c->fragment_datagrams, 1024u);
+  EXPECT_EQ(c->fragment_buffers, 2048u);
+  EXPECT_EQ(c->fragment_timeout, seconds(2));
+  EXPECT_EQ(c->path_mtu_timeout, seconds(600));
 
   EXPECT_EQ(c->outside.port_id, 0);
   EXPECT_EQ(c->outside.address, ip("192.0.2.1"));
   EXPECT_EQ(c->outside.prefix_length, 24);
   EXPECT_FALSE(c->outside.gateway);
+  EXPECT_FALSE(c->outside.address6);
+  EXPECT_EQ(c->outside.prefix_length6, 64);
+  EXPECT_FALSE(c->outside.gateway6);
+  EXPECT_EQ(c->outside.vlan, 0);
   EXPECT_EQ(c->inside.port_id, 1);
   EXPECT_EQ(c->inside.address, ip("10.0.0.1"));
   EXPECT_EQ(c->inside.prefix_length, 24);
   EXPECT_FALSE(c->inside.gateway);
+  EXPECT_FALSE(c->inside.address6);
+  EXPECT_EQ(c->inside.prefix_length6, 64);
+  EXPECT_FALSE(c->inside.gateway6);
+  EXPECT_EQ(c->inside.vlan, 0);
   EXPECT_EQ(c->inside.source_port_first, 20000);
   EXPECT_EQ(c->inside.source_port_last, 59999);
-  EXPECT_EQ(c->inside.source_addresses, std::vector<dataplane::Ipv4>{ip("10.0.0.1")});
+  EXPECT_EQ(c->inside.source_addresses, std::vector<IpAddress>{ipa("10.0.0.1")});
 
   ASSERT_EQ(c->listeners.size(), 1u);
   EXPECT_EQ(c->listeners[0].port, 4433);
-  EXPECT_EQ(c->listeners[0].backend_address, ip("10.0.0.2"));
+  EXPECT_EQ(c->listeners[0].backend_address, ipa("10.0.0.2"));
   EXPECT_EQ(c->listeners[0].backend_port, 7);
 
   ASSERT_EQ(c->neighbors.size(), 1u);
-  EXPECT_EQ(c->neighbors[0].address, ip("10.0.0.2"));
+  EXPECT_EQ(c->neighbors[0].address, ipa("10.0.0.2"));
   EXPECT_EQ(c->neighbors[0].mac, (MacAddress{{0x02, 0, 0, 0, 0, 0x02}}));
 
   const handshake::ServerConfig& s = c->handshake.server;
@@ -190,10 +227,23 @@ TEST(Config, DefaultsMatchTheExample) {
   EXPECT_EQ(m.final_flight_interval, e.final_flight_interval);
   EXPECT_EQ(m.summary_interval, e.summary_interval);
   EXPECT_EQ(m.static_keys, e.static_keys);
+  EXPECT_EQ(m.fragment_datagrams, e.fragment_datagrams);
+  EXPECT_EQ(m.fragment_buffers, e.fragment_buffers);
+  EXPECT_EQ(m.fragment_timeout, e.fragment_timeout);
+  EXPECT_EQ(m.path_mtu_timeout, e.path_mtu_timeout);
   EXPECT_EQ(m.outside.prefix_length, e.outside.prefix_length);
   EXPECT_FALSE(m.outside.gateway);
+  EXPECT_FALSE(m.outside.address6);
+  EXPECT_EQ(m.outside.prefix_length6, e.outside.prefix_length6);
+  EXPECT_FALSE(m.outside.gateway6);
+  EXPECT_EQ(m.outside.vlan, e.outside.vlan);
   EXPECT_EQ(m.inside.prefix_length, e.inside.prefix_length);
   EXPECT_FALSE(m.inside.gateway);
+  EXPECT_FALSE(m.inside.address6);
+  EXPECT_EQ(m.inside.prefix_length6, e.inside.prefix_length6);
+  EXPECT_FALSE(m.inside.gateway6);
+  EXPECT_EQ(m.inside.vlan, e.inside.vlan);
+  EXPECT_EQ(m.inside.source_addresses, e.inside.source_addresses);
   EXPECT_EQ(m.inside.source_port_first, e.inside.source_port_first);
   EXPECT_EQ(m.inside.source_port_last, e.inside.source_port_last);
   EXPECT_TRUE(m.neighbors.empty());
@@ -297,21 +347,21 @@ cookie_rotation = "2h"
   EXPECT_EQ(c->inside.gateway, ip("10.1.0.1"));
   EXPECT_EQ(c->inside.source_port_first, 1024);
   EXPECT_EQ(c->inside.source_port_last, 2047);
-  EXPECT_EQ(c->inside.source_addresses, (std::vector<dataplane::Ipv4>{ip("10.1.2.3"), ip("10.1.7.7")}));
+  EXPECT_EQ(c->inside.source_addresses, (std::vector<IpAddress>{ipa("10.1.2.3"), ipa("10.1.7.7")}));
 
   ASSERT_EQ(c->listeners.size(), 2u);
   EXPECT_EQ(c->listeners[0].port, 5684);
-  EXPECT_EQ(c->listeners[0].backend_address, ip("10.1.0.9"));
+  EXPECT_EQ(c->listeners[0].backend_address, ipa("10.1.0.9"));
   EXPECT_EQ(c->listeners[0].backend_port, 5683);
   EXPECT_EQ(c->listeners[1].port, 4433);
   // Off inside's subnet, reached through inside.gateway.
-  EXPECT_EQ(c->listeners[1].backend_address, ip("172.16.0.5"));
+  EXPECT_EQ(c->listeners[1].backend_address, ipa("172.16.0.5"));
   EXPECT_EQ(c->listeners[1].backend_port, 7);
 
   ASSERT_EQ(c->neighbors.size(), 2u);
-  EXPECT_EQ(c->neighbors[0].address, ip("198.51.100.1"));
+  EXPECT_EQ(c->neighbors[0].address, ipa("198.51.100.1"));
   EXPECT_EQ(c->neighbors[0].mac, (MacAddress{{0x0a, 0xbc, 0xde, 0xf0, 0x12, 0x34}}));
-  EXPECT_EQ(c->neighbors[1].address, ip("10.1.0.1"));
+  EXPECT_EQ(c->neighbors[1].address, ipa("10.1.0.1"));
 
   const handshake::ServerConfig& s = c->handshake.server;
   EXPECT_EQ(s.cipher_suites,
@@ -363,13 +413,14 @@ struct Accepted {
   const char* name;
   const char* from;
   const char* to;
+  std::string_view base = kExample;
 };
 
 class ConfigAccepts : public testing::TestWithParam<Accepted> {};
 
 TEST_P(ConfigAccepts, Edit) {
   std::string error;
-  EXPECT_TRUE(parse(edit(kExample, GetParam().from, GetParam().to), error)) << error;
+  EXPECT_TRUE(parse(edit(GetParam().base, GetParam().from, GetParam().to), error)) << error;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -680,16 +731,20 @@ INSTANTIATE_TEST_SUITE_P(
                  "prefix_length = 24\ngateway = \"192.0.2.1\"",
                  "test.toml: outside.gateway: 192.0.2.1 is outside.address itself"},
         Rejected{"BackendNoPort", "\"10.0.0.2:7\"", "\"10.0.0.2\"",
-                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got "
                  "\"10.0.0.2\""},
         Rejected{"BackendPort0", "\"10.0.0.2:7\"", "\"10.0.0.2:0\"",
-                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got "
                  "\"10.0.0.2:0\""},
         Rejected{"BackendPort65536", "\"10.0.0.2:7\"", "\"10.0.0.2:65536\"",
-                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got "
                  "\"10.0.0.2:65536\""},
         Rejected{"BackendPortSign", "\"10.0.0.2:7\"", "\"10.0.0.2:+7\"",
-                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\", got "
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got "
                  "\"10.0.0.2:+7\""},
         Rejected{"BackendBadAddress", "\"10.0.0.2:7\"", "\"10.0.0:7\"",
                  "test.toml: listener[0].backend: expected an IPv4 address like \"192.0.2.1\", "
@@ -750,9 +805,10 @@ INSTANTIATE_TEST_SUITE_P(
         Rejected{"DurationOverflow", "\"300s\"", "\"99999999999999999999h\"",
                  "test.toml: dataplane.idle_timeout: expected a duration like \"1500ms\", "
                  "\"30s\", \"5m\" or \"1h\", got \"99999999999999999999h\""},
-        Rejected{"SourceAddressesNotArray", "source_ports = \"20000-59999\"",
-                 "source_ports = \"20000-59999\"\nsource_addresses = \"10.0.0.3\"",
-                 "test.toml: inside.source_addresses: expected an array of IPv4 addresses, got a string"},
+        Rejected{
+            "SourceAddressesNotArray", "source_ports = \"20000-59999\"",
+            "source_ports = \"20000-59999\"\nsource_addresses = \"10.0.0.3\"",
+            "test.toml: inside.source_addresses: expected an array of IP addresses, got a string"},
         Rejected{"SourceAddressesEmpty", "source_ports = \"20000-59999\"",
                  "source_ports = \"20000-59999\"\nsource_addresses = []",
                  "test.toml: inside.source_addresses: needs 1 to 16 addresses, got 0"},
@@ -761,10 +817,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "test.toml: inside.source_addresses[1]: expected a string, got an integer"},
         Rejected{"SourceAddressesBad", "source_ports = \"20000-59999\"",
                  "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.256\"]",
-                 "test.toml: inside.source_addresses[0]: expected an IPv4 address like \"192.0.2.1\", got \"10.0.0.256\""},
+                 "test.toml: inside.source_addresses[0]: expected an IPv4 address like "
+                 "\"192.0.2.1\", got \"10.0.0.256\""},
         Rejected{"SourceAddressesOffLink", "source_ports = \"20000-59999\"",
                  "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.3\", \"10.0.1.3\"]",
-                 "test.toml: inside.source_addresses[1]: 10.0.1.3 is not on inside's subnet 10.0.0.0/24"},
+                 "test.toml: inside.source_addresses[1]: 10.0.1.3 is not on inside's subnet "
+                 "10.0.0.0/24"},
         Rejected{"SourceAddressesTwice", "source_ports = \"20000-59999\"",
                  "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.1\", \"10.0.0.1\"]",
                  "test.toml: inside.source_addresses[1]: 10.0.0.1 is listed twice"},
@@ -861,7 +919,7 @@ TEST(Config, DuplicateKeyIsASyntaxError) {
 TEST(Config, UnterminatedStringGivesItsLine) {
   const std::string error =
       rejection(edit(kExample, "address = \"192.0.2.1\"", "address = \"192.0.2.1"));
-  EXPECT_EQ(error.rfind("test.toml:15:", 0), 0u) << error;
+  EXPECT_EQ(error.rfind("test.toml:19:", 0), 0u) << error;
 }
 
 // The parser does not look at the files a configuration names: the
@@ -994,6 +1052,434 @@ INSTANTIATE_TEST_SUITE_P(
     [](const testing::TestParamInfo<ListenerRejected>& info) {
       return std::string(info.param.name);
     });
+
+// ---- IPv6, 802.1Q VLANs, IP reassembly and path MTU ----
+
+// Both ports dual-stack, an IPv6 backend and neighbour: the base of the
+// IPv6 edits below.
+constexpr std::string_view kDualStack = R"([dataplane]
+workers = [1]
+
+[outside]
+port = 0
+address = "192.0.2.1"
+address6 = "2001:db8:1::1"
+prefix_length6 = 48
+gateway6 = ""
+vlan = 0
+
+[inside]
+port = 1
+address = "10.0.0.1"
+address6 = "fd00::1"
+prefix_length6 = 64
+gateway6 = ""
+vlan = 0
+source_ports = "20000-59999"
+
+[[listener]]
+port = 4433
+backend = "[fd00::2]:7"
+
+[[neighbor]]
+address = "fd00::2"
+mac = "02:00:00:00:00:02"
+)";
+
+TEST(Config, Ipv6VlanAndFragmentKeysMapToTheirFields) {
+  constexpr std::string_view kText = R"(
+[dataplane]
+workers = [1]
+fragment_datagrams = 4096
+fragment_buffers = 65536
+fragment_timeout = "500ms"
+path_mtu_timeout = "15m"
+
+[outside]
+port = 0
+address = "192.0.2.1"
+address6 = "2001:DB8:1:0::1"
+prefix_length6 = 48
+gateway6 = "fe80::1"
+vlan = 100
+
+[inside]
+port = 1
+address = "10.0.0.1"
+address6 = "fd00::1"
+prefix_length6 = 120
+gateway6 = "fd00::fe"
+vlan = 4094
+source_addresses = ["fd00::1", "10.0.0.1", "fd00::10", "10.0.0.9"]
+
+[[listener]]
+port = 4433
+backend = "[fd00::2]:5683"
+
+[[listener]]
+port = 4434
+backend = "[2001:db8:99::7]:7"
+
+[[listener]]
+port = 4435
+backend = "[fe80::2:3]:65535"
+
+[[listener]]
+port = 4436
+backend = "10.0.0.2:7"
+
+[[neighbor]]
+address = "fd00::fe"
+mac = "02:00:00:00:00:fe"
+
+[[neighbor]]
+address = "fe80::1"
+mac = "02:00:00:00:00:01"
+
+[[neighbor]]
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+)";
+  std::string error;
+  const std::optional<Config> c = parse(kText, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->fragment_datagrams, 4096u);
+  EXPECT_EQ(c->fragment_buffers, 65536u);
+  EXPECT_EQ(c->fragment_timeout, milliseconds(500));
+  EXPECT_EQ(c->path_mtu_timeout, seconds(900));
+
+  EXPECT_EQ(c->outside.address, ip("192.0.2.1"));
+  EXPECT_EQ(c->outside.address6, ip6("2001:db8:1::1"));
+  EXPECT_EQ(c->outside.prefix_length6, 48);
+  // Link-local: off outside's prefix, and still a valid router.
+  EXPECT_EQ(c->outside.gateway6, ip6("fe80::1"));
+  EXPECT_EQ(c->outside.vlan, 100);
+  EXPECT_FALSE(c->outside.gateway);
+  EXPECT_EQ(c->inside.address6, ip6("fd00::1"));
+  EXPECT_EQ(c->inside.prefix_length6, 120);
+  EXPECT_EQ(c->inside.gateway6, ip6("fd00::fe"));
+  EXPECT_EQ(c->inside.vlan, 4094);
+  // In the file's order, IPv4 held mapped.
+  EXPECT_EQ(
+      c->inside.source_addresses,
+      (std::vector<IpAddress>{IpAddress::from(ip6("fd00::1")), IpAddress::from(ip("10.0.0.1")),
+                              IpAddress::from(ip6("fd00::10")), IpAddress::from(ip("10.0.0.9"))}));
+  EXPECT_FALSE(c->inside.source_addresses[0].is_v4());
+  EXPECT_TRUE(c->inside.source_addresses[1].is_v4());
+
+  ASSERT_EQ(c->listeners.size(), 4u);
+  EXPECT_EQ(c->listeners[0].port, 4433);
+  EXPECT_EQ(c->listeners[0].backend_address, IpAddress::from(ip6("fd00::2")));
+  EXPECT_EQ(c->listeners[0].backend_port, 5683);
+  // Off inside's prefix, reached through inside.gateway6.
+  EXPECT_EQ(c->listeners[1].backend_address, IpAddress::from(ip6("2001:db8:99::7")));
+  EXPECT_EQ(c->listeners[1].backend_port, 7);
+  // Link-local: on the inside link whatever the prefix.
+  EXPECT_EQ(c->listeners[2].backend_address, IpAddress::from(ip6("fe80::2:3")));
+  EXPECT_EQ(c->listeners[2].backend_port, 65535);
+  EXPECT_EQ(c->listeners[3].backend_address, IpAddress::from(ip("10.0.0.2")));
+  EXPECT_TRUE(c->listeners[3].backend_address.is_v4());
+  EXPECT_EQ(c->listeners[3].backend_port, 7);
+
+  ASSERT_EQ(c->neighbors.size(), 3u);
+  EXPECT_EQ(c->neighbors[0].address, IpAddress::from(ip6("fd00::fe")));
+  EXPECT_EQ(c->neighbors[0].mac, (MacAddress{{0x02, 0, 0, 0, 0, 0xfe}}));
+  EXPECT_EQ(c->neighbors[1].address, IpAddress::from(ip6("fe80::1")));
+  EXPECT_EQ(c->neighbors[1].mac, (MacAddress{{0x02, 0, 0, 0, 0, 0x01}}));
+  EXPECT_EQ(c->neighbors[2].address, IpAddress::from(ip("10.0.0.2")));
+}
+
+TEST(Config, Ipv6VlanAndFragmentDefaults) {
+  std::string error;
+  std::optional<Config> c = parse(kMinimal, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->fragment_datagrams, 1024u);
+  EXPECT_EQ(c->fragment_buffers, 2048u);
+  EXPECT_EQ(c->fragment_timeout, milliseconds(2000));
+  EXPECT_EQ(c->path_mtu_timeout, seconds(600));
+  for (const PortConfig* p :
+       {static_cast<const PortConfig*>(&c->outside), static_cast<const PortConfig*>(&c->inside)}) {
+    EXPECT_FALSE(p->address6);
+    EXPECT_EQ(p->prefix_length6, 64);
+    EXPECT_FALSE(p->gateway6);
+    EXPECT_EQ(p->vlan, 0);
+  }
+  EXPECT_EQ(c->inside.source_addresses, std::vector<IpAddress>{ipa("10.0.0.1")});
+
+  // With address6, the default pool is address then address6.
+  c = parse(kDualStack, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->inside.source_addresses,
+            (std::vector<IpAddress>{ipa("10.0.0.1"), IpAddress::from(ip6("fd00::1"))}));
+  EXPECT_EQ(c->outside.prefix_length6, 48);
+  EXPECT_EQ(c->inside.prefix_length6, 64);
+  EXPECT_FALSE(c->inside.gateway6);
+  EXPECT_EQ(c->listeners[0].backend_address, IpAddress::from(ip6("fd00::2")));
+  EXPECT_EQ(c->neighbors[0].address, IpAddress::from(ip6("fd00::2")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ipv6, ConfigAccepts,
+    testing::Values(
+        Accepted{"Vlan1", "vlan = 0\n\n[inside]", "vlan = 1\n\n[inside]", kDualStack},
+        Accepted{"Vlan4094", "vlan = 0\nsource_ports", "vlan = 4094\nsource_ports", kDualStack},
+        Accepted{"Prefix6Of1", "prefix_length6 = 48", "prefix_length6 = 1", kDualStack},
+        Accepted{"Prefix6Of128", "prefix_length6 = 48", "prefix_length6 = 128", kDualStack},
+        // Meaningless without address6, so harmless.
+        Accepted{"Prefix6WithoutAddress6", "prefix_length6 = 64", "prefix_length6 = 96"},
+        Accepted{"LinkLocalAddress6", "\"2001:db8:1::1\"", "\"fe80::1\"", kDualStack},
+        Accepted{"Address6LongForm", "\"2001:db8:1::1\"", "\"2001:0DB8:0001:0:0:0:0:1\"",
+                 kDualStack},
+        Accepted{"Gateway6OnPrefix", "prefix_length6 = 48\ngateway6 = \"\"",
+                 "prefix_length6 = 48\ngateway6 = \"2001:db8:1:ffff::1\"", kDualStack},
+        Accepted{"Gateway6LinkLocal", "prefix_length6 = 64\ngateway6 = \"\"",
+                 "prefix_length6 = 64\ngateway6 = \"fe80::abcd\"", kDualStack},
+        Accepted{"BackendOffPrefixViaGateway6",
+                 "gateway6 = \"\"\nvlan = 0\nsource_ports = \"20000-59999\"\n\n[[listener]]\n"
+                 "port = 4433\nbackend = \"[fd00::2]:7\"",
+                 "gateway6 = \"fe80::1\"\nvlan = 0\nsource_ports = \"20000-59999\"\n\n"
+                 "[[listener]]\nport = 4433\nbackend = \"[2001:db8:5::2]:7\"",
+                 kDualStack},
+        Accepted{"BackendLinkLocal", "\"[fd00::2]:7\"", "\"[fe80::2]:7\"", kDualStack},
+        Accepted{"Ipv4BackendOnDualStack", "\"[fd00::2]:7\"", "\"10.0.0.2:7\"", kDualStack},
+        Accepted{"NeighborLinkLocal", "address = \"fd00::2\"", "address = \"fe80::2\"", kDualStack},
+        Accepted{"NeighborIpv4OnDualStack", "address = \"fd00::2\"", "address = \"10.0.0.2\"",
+                 kDualStack},
+        Accepted{"FragmentDatagrams1", "fragment_datagrams = 1024", "fragment_datagrams = 1"},
+        Accepted{"FragmentDatagrams65536", "fragment_datagrams = 1024",
+                 "fragment_datagrams = 65536"},
+        Accepted{"FragmentBuffers64", "fragment_buffers = 2048", "fragment_buffers = 64"},
+        Accepted{"FragmentBuffers2Pow20", "fragment_buffers = 2048", "fragment_buffers = 1048576"},
+        Accepted{"FragmentTimeout100ms", "fragment_timeout = \"2s\"",
+                 "fragment_timeout = \"100ms\""},
+        Accepted{"FragmentTimeout60s", "fragment_timeout = \"2s\"", "fragment_timeout = \"1m\""},
+        Accepted{"PathMtuTimeout10s", "path_mtu_timeout = \"600s\"",
+                 "path_mtu_timeout = \"10000ms\""},
+        Accepted{"PathMtuTimeout1Day", "path_mtu_timeout = \"600s\"",
+                 "path_mtu_timeout = \"24h\""}),
+    [](const testing::TestParamInfo<Accepted>& info) { return std::string(info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    Ipv6, ConfigRejects,
+    testing::Values(
+        // ---- [outside] / [inside] address6, prefix_length6, gateway6, vlan ----
+        Rejected{"UnknownPortKey", "vlan = 0\n\n[inside]", "vlan_id = 0\n\n[inside]",
+                 "test.toml: outside.vlan_id: unknown key", kDualStack},
+        Rejected{"Address6Integer", "\"2001:db8:1::1\"", "1",
+                 "test.toml: outside.address6: expected a string, got an integer", kDualStack},
+        Rejected{"Address6Malformed", "\"2001:db8:1::1\"", "\"2001:db8:1::g\"",
+                 "test.toml: outside.address6: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"2001:db8:1::g\"",
+                 kDualStack},
+        Rejected{"Address6WithPrefix", "\"fd00::1\"", "\"fd00::1/64\"",
+                 "test.toml: inside.address6: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"fd00::1/64\"",
+                 kDualStack},
+        Rejected{"Address6Zone", "\"2001:db8:1::1\"", "\"fe80::1%eth0\"",
+                 "test.toml: outside.address6: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"fe80::1%eth0\"",
+                 kDualStack},
+        Rejected{"Address6IsIpv4", "\"2001:db8:1::1\"", "\"192.0.2.1\"",
+                 "test.toml: outside.address6: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"192.0.2.1\"",
+                 kDualStack},
+        Rejected{"Address6Multicast", "\"2001:db8:1::1\"", "\"ff02::1\"",
+                 "test.toml: outside.address6: ff02::1 is not a unicast address", kDualStack},
+        Rejected{"Address6Unspecified", "\"fd00::1\"", "\"::\"",
+                 "test.toml: inside.address6: :: is not a unicast address", kDualStack},
+        Rejected{"Address6Ipv4Mapped", "\"2001:db8:1::1\"", "\"::ffff:192.0.2.1\"",
+                 "test.toml: outside.address6: ::ffff:192.0.2.1 is IPv4-mapped (::ffff:0:0/96): "
+                 "write 192.0.2.1 for IPv4",
+                 kDualStack},
+        Rejected{"Prefix6Of0", "prefix_length6 = 48", "prefix_length6 = 0",
+                 "test.toml: outside.prefix_length6: must be in 1..128, got 0", kDualStack},
+        Rejected{"Prefix6Of129", "prefix_length6 = 64", "prefix_length6 = 129",
+                 "test.toml: inside.prefix_length6: must be in 1..128, got 129", kDualStack},
+        Rejected{"Prefix6WithoutAddress6OutOfRange", "prefix_length6 = 64", "prefix_length6 = 200",
+                 "test.toml: outside.prefix_length6: must be in 1..128, got 200"},
+        Rejected{"Gateway6WithoutAddress6", "prefix_length6 = 64\ngateway6 = \"\"",
+                 "prefix_length6 = 64\ngateway6 = \"fe80::1\"",
+                 "test.toml: outside.gateway6: needs outside.address6"},
+        Rejected{"Gateway6Malformed", "prefix_length6 = 48\ngateway6 = \"\"",
+                 "prefix_length6 = 48\ngateway6 = \"2001:db8:1::1::2\"",
+                 "test.toml: outside.gateway6: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"2001:db8:1::1::2\"",
+                 kDualStack},
+        Rejected{"Gateway6OffPrefix", "prefix_length6 = 64\ngateway6 = \"\"",
+                 "prefix_length6 = 64\ngateway6 = \"fd00:0:0:1::1\"",
+                 "test.toml: inside.gateway6: fd00:0:0:1::1 is neither on inside's prefix "
+                 "fd00::/64 nor link-local (fe80::/10)",
+                 kDualStack},
+        // A prefix that does not end on a group boundary.
+        Rejected{"Gateway6OffPrefixOddLength", "prefix_length6 = 48\ngateway6 = \"\"",
+                 "prefix_length6 = 47\ngateway6 = \"2001:db8:2::1\"",
+                 "test.toml: outside.gateway6: 2001:db8:2::1 is neither on outside's prefix "
+                 "2001:db8::/47 nor link-local (fe80::/10)",
+                 kDualStack},
+        Rejected{"Gateway6Multicast", "prefix_length6 = 64\ngateway6 = \"\"",
+                 "prefix_length6 = 64\ngateway6 = \"ff02::2\"",
+                 "test.toml: inside.gateway6: ff02::2 is not a unicast address", kDualStack},
+        Rejected{"Gateway6IsSelf", "prefix_length6 = 64\ngateway6 = \"\"",
+                 "prefix_length6 = 64\ngateway6 = \"fd00:0::1\"",
+                 "test.toml: inside.gateway6: fd00::1 is inside.address6 itself", kDualStack},
+        Rejected{"Vlan4095", "vlan = 0\n\n[inside]", "vlan = 4095\n\n[inside]",
+                 "test.toml: outside.vlan: must be in 0..4094, got 4095"},
+        Rejected{"VlanNegative", "vlan = 0\nsource_ports", "vlan = -1\nsource_ports",
+                 "test.toml: inside.vlan: must be in 0..4094, got -1"},
+        Rejected{"VlanString", "vlan = 0\nsource_ports", "vlan = \"100\"\nsource_ports",
+                 "test.toml: inside.vlan: expected an integer, got a string"},
+
+        // ---- inside.source_addresses ----
+        Rejected{"SourceAddressIpv6WithoutAddress6", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.1\", \"fd00::5\"]",
+                 "test.toml: inside.source_addresses[1]: fd00::5 is IPv6 and inside.address6 is "
+                 "not set"},
+        Rejected{"SourceAddressIpv6OffPrefix", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"fd00::5\", \"fd01::5\"]",
+                 "test.toml: inside.source_addresses[1]: fd01::5 is not on inside's prefix "
+                 "fd00::/64",
+                 kDualStack},
+        Rejected{"SourceAddressIpv6Malformed", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"fd00::5:\"]",
+                 "test.toml: inside.source_addresses[0]: expected an IPv6 address like "
+                 "\"2001:db8::1\", got \"fd00::5:\"",
+                 kDualStack},
+        Rejected{"SourceAddressIpv4Mapped", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"::ffff:10.0.0.3\"]",
+                 "test.toml: inside.source_addresses[0]: ::ffff:10.0.0.3 is IPv4-mapped "
+                 "(::ffff:0:0/96): write 10.0.0.3 for IPv4",
+                 kDualStack},
+        Rejected{"SourceAddressIpv6Multicast", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"ff02::1:ff00:1\"]",
+                 "test.toml: inside.source_addresses[0]: ff02::1:ff00:1 is not a unicast address",
+                 kDualStack},
+        // One address however it is spelt.
+        Rejected{"SourceAddressIpv6Twice", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\n"
+                 "source_addresses = [\"fd00::5\", \"10.0.0.1\", \"FD00:0:0:0::5\"]",
+                 "test.toml: inside.source_addresses[2]: fd00::5 is listed twice", kDualStack},
+        Rejected{"SourceAddressesSeventeen", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"fd00::1\", \"fd00::2\", "
+                 "\"fd00::3\", \"fd00::4\", \"fd00::5\", \"fd00::6\", \"fd00::7\", \"fd00::8\", "
+                 "\"10.0.0.1\", \"10.0.0.2\", \"10.0.0.3\", \"10.0.0.4\", \"10.0.0.5\", "
+                 "\"10.0.0.6\", \"10.0.0.7\", \"10.0.0.8\", \"10.0.0.9\"]",
+                 "test.toml: inside.source_addresses: needs 1 to 16 addresses, got 17", kDualStack},
+
+        // ---- [[listener]] backend ----
+        Rejected{"BackendIpv6WithoutBrackets", "\"[fd00::2]:7\"", "\"fd00::2:7\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got \"fd00::2:7\"",
+                 kDualStack},
+        Rejected{"BackendIpv6NoPort", "\"[fd00::2]:7\"", "\"[fd00::2]\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got \"[fd00::2]\"",
+                 kDualStack},
+        Rejected{"BackendIpv6Port0", "\"[fd00::2]:7\"", "\"[fd00::2]:0\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got \"[fd00::2]:0\"",
+                 kDualStack},
+        Rejected{"BackendIpv6Port65536", "\"[fd00::2]:7\"", "\"[fd00::2]:65536\"",
+                 "test.toml: listener[0].backend: expected IPv4:port like \"10.0.0.2:7\" or "
+                 "[IPv6]:port like \"[2001:db8::2]:7\", got \"[fd00::2]:65536\"",
+                 kDualStack},
+        Rejected{"BackendIpv6Empty", "\"[fd00::2]:7\"", "\"[]:7\"",
+                 "test.toml: listener[0].backend: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"\"",
+                 kDualStack},
+        Rejected{"BackendIpv4InBrackets", "\"[fd00::2]:7\"", "\"[10.0.0.2]:7\"",
+                 "test.toml: listener[0].backend: expected an IPv6 address like \"2001:db8::1\", "
+                 "got \"10.0.0.2\"",
+                 kDualStack},
+        Rejected{"BackendIpv4Mapped", "\"[fd00::2]:7\"", "\"[::ffff:10.0.0.2]:7\"",
+                 "test.toml: listener[0].backend: ::ffff:10.0.0.2 is IPv4-mapped "
+                 "(::ffff:0:0/96): write 10.0.0.2 for IPv4",
+                 kDualStack},
+        Rejected{"BackendIpv6Multicast", "\"[fd00::2]:7\"", "\"[ff05::1:3]:547\"",
+                 "test.toml: listener[0].backend: ff05::1:3 is not a unicast address", kDualStack},
+        Rejected{"BackendIpv6WithoutInsideAddress6", "\"10.0.0.2:7\"", "\"[fd00::2]:7\"",
+                 "test.toml: listener[0].backend: fd00::2 is IPv6 and inside.address6 is not "
+                 "set"},
+        Rejected{"BackendIsInsideAddress6", "\"[fd00::2]:7\"", "\"[fd00::1]:7\"",
+                 "test.toml: listener[0].backend: fd00::1 is inside.address6 itself", kDualStack},
+        Rejected{"BackendIpv6Unreachable", "\"[fd00::2]:7\"", "\"[fd00:1::2]:7\"",
+                 "test.toml: listener[0].backend: fd00:1::2 is off inside's prefix fd00::/64 "
+                 "and inside.gateway6 is not set",
+                 kDualStack},
+        Rejected{"BackendIpv6WithoutIpv6Source", "source_ports = \"20000-59999\"",
+                 "source_ports = \"20000-59999\"\nsource_addresses = [\"10.0.0.1\"]",
+                 "test.toml: listener[0].backend: fd00::2 is IPv6 and inside.source_addresses "
+                 "has no IPv6 address",
+                 kDualStack},
+
+        // ---- [[neighbor]] address ----
+        Rejected{"NeighborIpv6WithoutInsideAddress6", "address = \"10.0.0.2\"",
+                 "address = \"fd00::2\"",
+                 "test.toml: neighbor[0].address: fd00::2 is IPv6 and inside.address6 is not "
+                 "set"},
+        Rejected{"NeighborIpv6OffPrefix", "address = \"fd00::2\"", "address = \"fd00:1::2\"",
+                 "test.toml: neighbor[0].address: fd00:1::2 is neither on inside's prefix "
+                 "fd00::/64 nor link-local (fe80::/10)",
+                 kDualStack},
+        // The data path resolves inside next hops only (neighbors.h).
+        Rejected{"NeighborIpv6OnOutsidePrefix", "address = \"fd00::2\"",
+                 "address = \"2001:db8:1::2\"",
+                 "test.toml: neighbor[0].address: 2001:db8:1::2 is neither on inside's prefix "
+                 "fd00::/64 nor link-local (fe80::/10)",
+                 kDualStack},
+        Rejected{"NeighborIpv6Malformed", "address = \"fd00::2\"", "address = \"fd00:::2\"",
+                 "test.toml: neighbor[0].address: expected an IPv6 address like "
+                 "\"2001:db8::1\", got \"fd00:::2\"",
+                 kDualStack},
+        Rejected{"NeighborIpv4Mapped", "address = \"fd00::2\"", "address = \"::ffff:10.0.0.2\"",
+                 "test.toml: neighbor[0].address: ::ffff:10.0.0.2 is IPv4-mapped "
+                 "(::ffff:0:0/96): write 10.0.0.2 for IPv4",
+                 kDualStack},
+        Rejected{"NeighborIpv6Twice", "mac = \"02:00:00:00:00:02\"\n",
+                 "mac = \"02:00:00:00:00:02\"\n[[neighbor]]\naddress = \"fd00:0::2\"\n"
+                 "mac = \"02:00:00:00:00:03\"\n",
+                 "test.toml: neighbor[1].address: fd00::2 is already neighbor[0].address",
+                 kDualStack},
+
+        // ---- [dataplane] fragments and path MTU ----
+        Rejected{"FragmentDatagrams0", "fragment_datagrams = 1024", "fragment_datagrams = 0",
+                 "test.toml: dataplane.fragment_datagrams: must be in 1..65536, got 0"},
+        Rejected{"FragmentDatagrams65537", "fragment_datagrams = 1024",
+                 "fragment_datagrams = 65537",
+                 "test.toml: dataplane.fragment_datagrams: must be in 1..65536, got 65537"},
+        Rejected{"FragmentBuffers63", "fragment_buffers = 2048", "fragment_buffers = 63",
+                 "test.toml: dataplane.fragment_buffers: must be in 64..1048576, got 63"},
+        Rejected{"FragmentBuffersTooMany", "fragment_buffers = 2048", "fragment_buffers = 1048577",
+                 "test.toml: dataplane.fragment_buffers: must be in 64..1048576, got 1048577"},
+        Rejected{"FragmentBuffersString", "fragment_buffers = 2048", "fragment_buffers = \"2k\"",
+                 "test.toml: dataplane.fragment_buffers: expected an integer, got a string"},
+        Rejected{"FragmentTimeout99ms", "fragment_timeout = \"2s\"", "fragment_timeout = \"99ms\"",
+                 "test.toml: dataplane.fragment_timeout: must be in 100ms..1m, got \"99ms\""},
+        Rejected{"FragmentTimeout61s", "fragment_timeout = \"2s\"", "fragment_timeout = \"61s\"",
+                 "test.toml: dataplane.fragment_timeout: must be in 100ms..1m, got \"61s\""},
+        Rejected{"FragmentTimeoutNoUnit", "fragment_timeout = \"2s\"", "fragment_timeout = \"2\"",
+                 "test.toml: dataplane.fragment_timeout: expected a duration like \"1500ms\", "
+                 "\"30s\", \"5m\" or \"1h\", got \"2\""},
+        Rejected{"PathMtuTimeout9s", "path_mtu_timeout = \"600s\"", "path_mtu_timeout = \"9s\"",
+                 "test.toml: dataplane.path_mtu_timeout: must be in 10s..24h, got \"9s\""},
+        Rejected{"PathMtuTimeoutOverADay", "path_mtu_timeout = \"600s\"",
+                 "path_mtu_timeout = \"1441m\"",
+                 "test.toml: dataplane.path_mtu_timeout: must be in 10s..24h, got \"1441m\""},
+        Rejected{"PathMtuTimeoutZero", "path_mtu_timeout = \"600s\"", "path_mtu_timeout = \"0s\"",
+                 "test.toml: dataplane.path_mtu_timeout: must be in 10s..24h, got \"0s\""},
+        Rejected{"PathMtuTimeoutInteger", "path_mtu_timeout = \"600s\"", "path_mtu_timeout = 600",
+                 "test.toml: dataplane.path_mtu_timeout: expected a string, got an integer"}),
+    [](const testing::TestParamInfo<Rejected>& info) { return std::string(info.param.name); });
+
+// An IPv4 backend needs an IPv4 inside source address, which an explicit
+// pool may leave out.
+TEST(Config, Ipv4BackendNeedsAnIpv4SourceAddress) {
+  const std::string text =
+      edit(edit(kDualStack, "\"[fd00::2]:7\"", "\"10.0.0.2:7\""), "source_ports = \"20000-59999\"",
+           "source_ports = \"20000-59999\"\nsource_addresses = [\"fd00::1\"]");
+  EXPECT_EQ(rejection(text),
+            "test.toml: listener[0].backend: 10.0.0.2 is IPv4 and inside.source_addresses has no "
+            "IPv4 address");
+}
 
 TEST(LoadConfig, ReadsAFile) {
   const TempFile file(kExample);

@@ -180,9 +180,10 @@ class Control {
         EXPECT_TRUE(p.flags & contract::kPuntCookieVerified)
             << "a handshake starts from a ClientHello whose cookie the dataplane verified";
         first = p;
-        const uint8_t* a = reinterpret_cast<const uint8_t*>(&p.flow.peer_address);
-        engine = hs::HandshakeEngine::create(server_.context, *server_.crypto, config_,
-                                             hs::PeerAddress::v4(a, p.flow.peer_port));
+        const hs::PeerAddress peer =
+            p.flow.is_v4() ? hs::PeerAddress::v4(p.flow.peer_address.bytes + 12, p.flow.peer_port)
+                           : hs::PeerAddress::v6(p.flow.peer_address.bytes, p.flow.peer_port);
+        engine = hs::HandshakeEngine::create(server_.context, *server_.crypto, config_, peer);
         out = engine->start(datagram, hs::Clock::now());
       } else if (installed) {
         // After the handover the control process never feeds OpenSSL

@@ -404,8 +404,9 @@ TEST(InstallMessage, EveryBoundIsCheckedAndNothingLeaks) {
        [](hs::Handover& h) { h.client_pending_records.push_back(hs::Datagram(4000, 0x17)); },
        InstallError::datagram_too_large},
       {"another peer", [](hs::Handover& h) { h.peer.port = 1; }, InstallError::peer_mismatch},
+      // The flow is IPv4: an IPv6 peer with the same first bytes is another.
       {"IPv6", [](hs::Handover& h) { h.peer.family = hs::PeerAddress::Family::ipv6; },
-       InstallError::not_ipv4},
+       InstallError::peer_mismatch},
       {"no keys", [](hs::Handover& h) { h.keys.wipe(); }, InstallError::no_keys},
   };
   for (const Case& c : cases) {

@@ -54,6 +54,7 @@ void init_eal() {
 }
 
 dataplane::Ipv4 ip(const char* text) { return *dataplane::parse_ipv4(text); }
+dataplane::IpAddress any_ip(const char* text) { return *dataplane::parse_ip_address(text); }
 dataplane::MacAddress mac(const char* text) { return *dataplane::parse_mac(text); }
 
 Config test_config(unsigned workers) {
@@ -68,8 +69,12 @@ Config test_config(unsigned workers) {
   c.outside.address = ip("192.0.2.1");
   c.inside.port_id = g_ports[1];
   c.inside.address = ip("10.0.0.1");
-  c.listeners.push_back({4433, ip("10.0.0.2"), 7});
-  c.neighbors.push_back({ip("10.0.0.2"), kBackendMac});
+  dataplane::ListenerConfig listener;
+  listener.port = 4433;
+  listener.backend_address = dataplane::IpAddress::from(ip("10.0.0.2"));
+  listener.backend_port = 7;
+  c.listeners.push_back(listener);
+  c.neighbors.push_back({dataplane::IpAddress::from(ip("10.0.0.2")), kBackendMac});
   c.summary_interval = std::chrono::milliseconds(0);
   return c;
 }
@@ -77,7 +82,14 @@ Config test_config(unsigned workers) {
 // ---- Peer ---------------------------------------------------------------
 
 Peer::Peer(const char* addr, uint16_t p, record::Aead a, uint8_t key_seed)
-    : address(ip(addr)), port(p), aead(a), crypto_(record::CryptoContext::create()) {
+    : ip_address(any_ip(addr)),
+      gateway(ip_address.is_v4() ? any_ip("192.0.2.1") : any_ip(kOutside6)),
+      port(p),
+      aead(a),
+      crypto_(record::CryptoContext::create()) {
+  if (ip_address.is_v4()) {
+    address = ip_address.v4();
+  }
   const record::AeadParams& params = record::aead_params(aead);
   for (size_t i = 0; i < params.key_length; ++i) {
     client_key.push_back(static_cast<uint8_t>(key_seed * 31 + i));
@@ -93,7 +105,7 @@ Peer::Peer(const char* addr, uint16_t p, record::Aead a, uint8_t key_seed)
   EXPECT_TRUE(server_read_.install(*crypto_, record::Epoch{1}, aead, server_key, server_iv));
 }
 
-contract::FlowKey Peer::flow() const { return {address.be, port, 4433}; }
+contract::FlowKey Peer::flow() const { return contract::FlowKey{ip_address, port, 4433}; }
 
 contract::InstallMessage Peer::install_message(uint64_t server_first_sequence) const {
   contract::InstallMessage m;
@@ -146,23 +158,26 @@ Bytes Peer::frame(const Bytes& payload, uint16_t listener_port) const {
   dataplane::packet::UdpEndpoints e;
   e.source_mac = kPeerMac;
   e.destination_mac = mac("02:00:00:00:00:01");
-  e.source = address;
-  e.destination = ip("192.0.2.1");
+  e.set_addresses(ip_address, gateway);
+  e.has_vlan = vlan != 0;
+  e.vlan_tci = vlan;
   e.source_port = port;
   e.destination_port = listener_port;
-  Bytes f(dataplane::packet::udp_headers_length(false) + payload.size());
+  const size_t headers = dataplane::packet::udp_headers_length(e);
+  Bytes f(headers + payload.size());
   dataplane::packet::write_udp_headers(f.data(), e, payload.size(), 1);
-  std::memcpy(f.data() + dataplane::packet::udp_headers_length(false), payload.data(),
-              payload.size());
-  dataplane::packet::set_udp_checksum(f.data() + dataplane::packet::kEthernetHeaderLength);
+  std::memcpy(f.data() + headers, payload.data(), payload.size());
+  dataplane::packet::set_udp_checksum(f.data() + dataplane::packet::kEthernetHeaderLength +
+                                      (e.has_vlan ? dataplane::packet::kVlanTagLength : 0));
   return f;
 }
 
 std::optional<std::vector<std::pair<record::ContentType, Bytes>>> Peer::open(const Bytes& f) {
   dataplane::packet::Frame parsed;
   auto payload = udp_payload(f, &parsed);
-  if (!payload || parsed.destination != address || parsed.destination_port != port ||
-      parsed.source != ip("192.0.2.1") || !(parsed.destination_mac == kPeerMac)) {
+  if (!payload || parsed.destination_address != ip_address || parsed.destination_port != port ||
+      parsed.source_address != gateway || !(parsed.destination_mac == kPeerMac) ||
+      parsed.has_vlan != (vlan != 0) || (parsed.vlan_tci & 0x0fff) != vlan) {
     return std::nullopt;
   }
   std::vector<std::pair<record::ContentType, Bytes>> out;
@@ -179,18 +194,24 @@ std::optional<std::vector<std::pair<record::ContentType, Bytes>>> Peer::open(con
 }
 
 Bytes backend_frame(uint16_t gateway_port, const Bytes& payload, const char* backend,
-                    uint16_t backend_port) {
+                    uint16_t backend_port, uint16_t vlan) {
   dataplane::packet::UdpEndpoints e;
   e.source_mac = kBackendMac;
   e.destination_mac = mac("02:00:00:00:00:02");
-  e.source = ip(backend);
-  e.destination = ip("10.0.0.1");
+  const dataplane::IpAddress from = any_ip(backend);
+  e.set_addresses(from, from.is_v4() ? any_ip("10.0.0.1") : any_ip(kInside6));
+  e.has_vlan = vlan != 0;
+  e.vlan_tci = vlan;
   e.source_port = backend_port;
   e.destination_port = gateway_port;
-  Bytes f(dataplane::packet::udp_headers_length(false) + payload.size());
+  const size_t headers = dataplane::packet::udp_headers_length(e);
+  Bytes f(headers + payload.size());
   dataplane::packet::write_udp_headers(f.data(), e, payload.size(), 1);
-  std::memcpy(f.data() + dataplane::packet::udp_headers_length(false), payload.data(),
-              payload.size());
+  std::memcpy(f.data() + headers, payload.data(), payload.size());
+  if (e.ip_version == 6) {  // mandatory over IPv6 (RFC 8200 §8.1)
+    dataplane::packet::set_udp_checksum(f.data() + dataplane::packet::kEthernetHeaderLength +
+                                        (e.has_vlan ? dataplane::packet::kVlanTagLength : 0));
+  }
   return f;
 }
 

@@ -39,7 +39,14 @@ dataplane::Config test_config(unsigned workers = 1);
 inline const dataplane::MacAddress kPeerMac = {{0x02, 0x00, 0x00, 0x00, 0x01, 0x01}};
 inline const dataplane::MacAddress kBackendMac = {{0x02, 0x00, 0x00, 0x00, 0x02, 0x02}};
 
-// A DTLS peer with known epoch-1 keys (as if a handshake had run).
+// The gateway's IPv6 addresses in tests that give it some
+// (dataplane::Config::outside.address6, inside.address6).
+inline constexpr const char* kOutside6 = "2001:db8:1::1";
+inline constexpr const char* kInside6 = "2001:db8:2::1";
+
+// A DTLS peer with known epoch-1 keys (as if a handshake had run). An
+// IPv6 `address` ("2001:db8:1::10") makes an IPv6 peer of the listener on
+// kOutside6.
 class Peer {
  public:
   Peer(const char* address, uint16_t port, record::Aead aead = record::Aead::aes128_gcm,
@@ -59,7 +66,10 @@ class Peer {
   // if the frame is not addressed to the peer or a record fails.
   std::optional<std::vector<std::pair<record::ContentType, Bytes>>> open(const Bytes& frame);
 
-  dataplane::Ipv4 address;
+  dataplane::Ipv4 address;       // IPv4 peers; zero for IPv6 ones
+  dataplane::IpAddress ip_address;  // either family (IPv4 mapped)
+  dataplane::IpAddress gateway;     // the listener's address of that family
+  uint16_t vlan = 0;  // 802.1Q id of the frames it sends and expects; 0: none
   uint16_t port;
   record::Aead aead;
   Bytes client_key, client_iv, server_key, server_iv;
@@ -70,9 +80,13 @@ class Peer {
   record::ReadEpoch server_read_{1024};
 };
 
-// A UDP frame from the backend 10.0.0.2:7 to the gateway's inside port.
+// A UDP frame from the backend 10.0.0.2:7 to the gateway's inside port
+// (an IPv6 backend's goes to kInside6), tagged with `vlan` unless 0.
 Bytes backend_frame(uint16_t gateway_port, const Bytes& payload,
-                    const char* backend = "10.0.0.2", uint16_t backend_port = 7);
+                    const char* backend = "10.0.0.2", uint16_t backend_port = 7,
+                    uint16_t vlan = 0);
+
+dataplane::IpAddress any_ip(const char* text);
 
 class Harness {
  public:

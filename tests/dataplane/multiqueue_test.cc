@@ -41,11 +41,15 @@ std::pair<uint32_t, uint32_t> unstamp(const Bytes& b) {
   return {peer, n};
 }
 
-// The queue a NIC's RSS would pick: a hash of the addresses and ports with
-// a seed of its own, unrelated to DataplaneContext::owner_of.
+// The queue a NIC's RSS would pick: a hash of the addresses and ports
+// unrelated to DataplaneContext::owner_of. Not a CRC: owner_of is one, and
+// CRCs are linear, so two of them over the same fields can agree in their
+// low bit for every flow (they did, once FlowKey held 16-byte addresses).
 unsigned rss_queue(dataplane::Ipv4 source, uint16_t source_port) {
-  const uint32_t h = rte_hash_crc_4byte(source.be, 0x12345678u) ^ source_port;
-  return rte_hash_crc_4byte(h, 0x9abcdef0u) % kQueues;
+  uint64_t h = (uint64_t{source.be} << 16 | source_port) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<unsigned>((h >> 32) % kQueues);
 }
 
 // Polls every worker from its own thread until told to stop.

@@ -412,7 +412,7 @@ TEST(Worker, StaticKeysOnlyInABenchmarkBuild) {
   keys->session(37, s);
   EXPECT_EQ(s.peer, ip("198.18.0.4"));
   EXPECT_EQ(s.peer_port, 10007);
-  EXPECT_NE(dp->sessions().find({s.peer.be, s.peer_port, 4433}), nullptr);
+  EXPECT_NE(dp->sessions().find(contract::FlowKey::v4(s.peer.be, s.peer_port, 4433)), nullptr);
   dp.reset();
 
   // The relaxed replay window for looped pcaps does not exist outside a
