@@ -9,6 +9,17 @@ processes, built and torn down robustly. Python standard library only.
 
 The gateway is 192.0.2.1 on the outside and 10.0.0.1 on the inside.
 
+Options (Topology, Testbed, gateway_config; all off by default):
+- ipv6: the client also has 2001:db8:1::2/64 and the backend 2001:db8:2::2/64
+  (documentation prefixes, RFC 3849), the gateway 2001:db8:1::1 and
+  2001:db8:2::1; each namespace routes by default via the gateway's address.
+- outside_vlan / inside_vlan: the namespace's end of that veth sends every
+  frame 802.1Q-tagged with that id and takes only frames so tagged, as a VLAN
+  sub-interface would; the root-side end stays untagged, so the dataplane
+  sees the tags. (This kernel has no 802.1Q module, CONFIG_VLAN_8021Q is
+  unset, so `ip link add ... type vlan` fails: two tc programs, `VlanTagger`,
+  push and pop the tag on the veth instead; on the wire it is the same.)
+
 Robustness rules kept here:
 - every name (namespaces, interfaces, DPDK --file-prefix) carries the owner's
   pid and a letter, so concurrent runs never collide, and a run that was
@@ -27,11 +38,13 @@ import ctypes
 import itertools
 import json
 import os
+import platform
 import re
 import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -46,6 +59,12 @@ GATEWAY_OUTSIDE = "192.0.2.1"
 CLIENT_ADDRESS = "192.0.2.10"
 GATEWAY_INSIDE = "10.0.0.1"
 BACKEND_ADDRESS = "10.0.0.2"
+# With ipv6=True (documentation prefixes, RFC 3849).
+PREFIX_LENGTH6 = 64
+GATEWAY_OUTSIDE6 = "2001:db8:1::1"
+CLIENT_ADDRESS6 = "2001:db8:1::2"
+GATEWAY_INSIDE6 = "2001:db8:2::1"
+BACKEND_ADDRESS6 = "2001:db8:2::2"
 
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
@@ -266,6 +285,148 @@ def netns_socket(ns, family=socket.AF_INET, kind=socket.SOCK_DGRAM, proto=0):
     return in_netns(ns, lambda: socket.socket(family, kind, proto))
 
 
+def family_of(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def host_port(address, port):
+    """'192.0.2.1:4433' or '[2001:db8:1::1]:4433'."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+# ------------------------------------------------------------- 802.1Q tags
+
+# Frames sent with this SO_MARK leave the tagger untouched (raw frames that
+# carry a tag of their own, or none: the wrong-VLAN tests).
+VLAN_BYPASS_MARK = 0x7A6C
+
+_SYS_BPF = {"x86_64": 321, "aarch64": 280}
+_BPF_PROG_LOAD = 5
+_BPF_LINK_CREATE = 28
+_BPF_PROG_TYPE_SCHED_CLS = 3
+_BPF_TCX_INGRESS = 46  # enum bpf_attach_type (Linux 6.6+)
+_BPF_TCX_EGRESS = 47
+_BPF_FUNC_SKB_VLAN_PUSH = 18
+_BPF_FUNC_SKB_VLAN_POP = 19
+_SKB_MARK = 8       # offsetof(struct __sk_buff, mark)
+_SKB_VLAN_TCI = 24  # offsetof(struct __sk_buff, vlan_tci)
+_TC_ACT_OK = 0
+_TC_ACT_SHOT = 2
+
+
+def _bpf_insn(code, dst=0, src=0, off=0, imm=0):
+    return struct.pack("<BBhi", code, dst | (src << 4), off, imm)
+
+
+def _vlan_egress_program(vid):
+    """Pushes an 802.1Q tag with `vid` on every frame but those marked
+    VLAN_BYPASS_MARK; a frame that cannot be tagged is dropped."""
+    i = _bpf_insn
+    return b"".join([
+        i(0xBF, dst=6, src=1),                              # r6 = ctx
+        i(0x61, dst=2, src=6, off=_SKB_MARK),               # r2 = skb->mark
+        i(0x15, dst=2, off=5, imm=VLAN_BYPASS_MARK),        # if r2 == mark goto ok
+        i(0xBF, dst=1, src=6),                              # r1 = ctx
+        i(0xB7, dst=2, imm=socket.htons(0x8100)),           # r2 = htons(ETH_P_8021Q)
+        i(0xB7, dst=3, imm=vid),                            # r3 = tci
+        i(0x85, imm=_BPF_FUNC_SKB_VLAN_PUSH),
+        i(0x55, dst=0, off=2, imm=0),                       # if r0 != 0 goto shot
+        i(0xB7, dst=0, imm=_TC_ACT_OK),                     # ok:
+        i(0x95),
+        i(0xB7, dst=0, imm=_TC_ACT_SHOT),                   # shot:
+        i(0x95),
+    ])
+
+
+def _vlan_ingress_program(vid):
+    """Pops the tag of frames tagged `vid`; drops every other frame, tagged or
+    not (a VLAN sub-interface would not see them; its parent has no address)."""
+    i = _bpf_insn
+    return b"".join([
+        i(0xBF, dst=6, src=1),                              # r6 = ctx
+        i(0x61, dst=2, src=6, off=_SKB_VLAN_TCI),           # r2 = skb->vlan_tci (0: none)
+        i(0x57, dst=2, imm=0x0FFF),                         # r2 &= VID mask
+        i(0x55, dst=2, off=4, imm=vid),                     # if r2 != vid goto shot
+        i(0xBF, dst=1, src=6),
+        i(0x85, imm=_BPF_FUNC_SKB_VLAN_POP),
+        i(0xB7, dst=0, imm=_TC_ACT_OK),
+        i(0x95),
+        i(0xB7, dst=0, imm=_TC_ACT_SHOT),                   # shot:
+        i(0x95),
+    ])
+
+
+def _bpf(cmd, attr):
+    nr = _SYS_BPF.get(platform.machine())
+    if nr is None:
+        raise TestbedError(f"bpf(2): syscall number for {platform.machine()} unknown")
+    buf = ctypes.create_string_buffer(attr, 128)
+    syscall = _libc.syscall
+    syscall.restype = ctypes.c_long
+    fd = syscall(ctypes.c_long(nr), ctypes.c_long(cmd), buf, ctypes.c_uint(128))
+    if fd < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return fd
+
+
+def _bpf_load(name, insns):
+    license_ = ctypes.create_string_buffer(b"GPL")
+    code = ctypes.create_string_buffer(insns, len(insns))
+    log = ctypes.create_string_buffer(4096)
+    attr = struct.pack("<IIQQIIQII16s", _BPF_PROG_TYPE_SCHED_CLS, len(insns) // 8,
+                       ctypes.addressof(code), ctypes.addressof(license_),
+                       1, len(log), ctypes.addressof(log), 0, 0, name.encode()[:15])
+    try:
+        return _bpf(_BPF_PROG_LOAD, attr)
+    except OSError as e:
+        raise TestbedError(f"bpf(BPF_PROG_LOAD {name}): {e}\n{log.value.decode(errors='replace')}")
+
+
+class VlanTagger:
+    """What a VLAN sub-interface does, on a veth end inside a namespace: every
+    frame it sends leaves tagged `vid`, only frames tagged `vid` are taken
+    (untagged). Two tc programs on the device (tcx links, Linux 6.6+), made
+    with bpf(2) directly: no 802.1Q module, compiler or bpffs needed. The
+    links are held by file descriptors here and go with the device (the
+    namespace) or `down()`; a killed run leaves nothing attached."""
+
+    def __init__(self, ns, ifname, vid):
+        if not 1 <= vid <= 4094:
+            raise TestbedError(f"VLAN id {vid} out of range 1..4094")
+        self.ns, self.ifname, self.vid = ns, ifname, vid
+        self._links = in_netns(ns, self._attach)
+        log(f"{ns}/{ifname}: 802.1Q VLAN {vid} (tc push/pop)")
+
+    def _attach(self):
+        ifindex = socket.if_nametoindex(self.ifname)
+        links = []
+        try:
+            for name, insns, where in (("vlan_push", _vlan_egress_program(self.vid),
+                                        _BPF_TCX_EGRESS),
+                                       ("vlan_pop", _vlan_ingress_program(self.vid),
+                                        _BPF_TCX_INGRESS)):
+                prog = _bpf_load(name, insns)
+                try:
+                    links.append(_bpf(_BPF_LINK_CREATE,
+                                      struct.pack("<IIII", prog, ifindex, where, 0)))
+                except OSError as e:
+                    raise TestbedError(f"bpf(BPF_LINK_CREATE tcx {name} on {self.ifname}): "
+                                       f"{e} (tcx needs Linux 6.6+)")
+                finally:
+                    os.close(prog)  # the link holds the program
+        except BaseException:
+            for fd in links:
+                os.close(fd)
+            raise
+        return links
+
+    def down(self):
+        for fd in self._links:
+            os.close(fd)
+        self._links = []
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -410,14 +571,21 @@ class Topology:
     """Two namespaces and two veth pairs; the root-side ends are for the
     dataplane's net_af_packet devices."""
 
-    def __init__(self, outside_mtu=None):
+    def __init__(self, outside_mtu=None, ipv6=False, outside_vlan=0, inside_vlan=0):
         self.id = f"{os.getpid()}{next(_letters)}"
         self.client_ns = f"{NAME_TAG}{self.id}c"
         self.backend_ns = f"{NAME_TAG}{self.id}b"
         self.outside_if = f"{LINK_TAG}{self.id}o0"
         self.inside_if = f"{LINK_TAG}{self.id}i0"
+        # the namespace-side ends
+        self.client_if = f"{LINK_TAG}{self.id}o1"
+        self.backend_if = f"{LINK_TAG}{self.id}i1"
         self.dpdk_prefix = f"{NAME_TAG}{self.id}"
         self.outside_mtu = outside_mtu
+        self.ipv6 = ipv6
+        self.outside_vlan = outside_vlan
+        self.inside_vlan = inside_vlan
+        self._taggers = []
         self.is_up = False
 
     def __repr__(self):
@@ -428,8 +596,8 @@ class Topology:
         _register(self)
         self.is_up = True
         c, b = self.client_ns, self.backend_ns
-        o0, o1 = self.outside_if, f"{LINK_TAG}{self.id}o1"
-        i0, i1 = self.inside_if, f"{LINK_TAG}{self.id}i1"
+        o0, o1 = self.outside_if, self.client_if
+        i0, i1 = self.inside_if, self.backend_if
         cmds = [
             ["ip", "netns", "add", c],
             ["ip", "netns", "add", b],
@@ -445,6 +613,15 @@ class Topology:
         if self.outside_mtu:
             cmds += [["ip", "link", "set", o0, "mtu", str(self.outside_mtu)],
                      ["ip", "-n", c, "link", "set", o1, "mtu", str(self.outside_mtu)]]
+        if self.ipv6:
+            # Addresses usable at once (no duplicate address detection, for
+            # the link-local ones either), and no router solicitations: the
+            # namespaces' kernels route via the gateway, set below.
+            for ns, ifname in ((c, o1), (b, i1)):
+                for key in ("accept_dad=0", "dad_transmits=0", "accept_ra=0",
+                            "router_solicitations=0"):
+                    cmds.append(["ip", "netns", "exec", ns, "sysctl", "-qw",
+                                 f"net.ipv6.conf.{ifname}.{key}"])
         cmds += [
             ["ip", "link", "set", o0, "up"],
             ["ip", "link", "set", i0, "up"],
@@ -456,15 +633,32 @@ class Topology:
             ["ip", "-n", b, "link", "set", "lo", "up"],
             # veth hands frames over with the UDP checksum still to be filled
             # (CHECKSUM_PARTIAL); net_af_packet would pass them on unfilled
-            # and the kernel would drop what the dataplane sends back.
+            # and the kernel would drop what the dataplane sends back. (IPv4
+            # and IPv6: veth offers the generic checksum, which this clears.)
             ["ip", "netns", "exec", c, "ethtool", "-K", o1, "tx", "off"],
             ["ip", "netns", "exec", b, "ethtool", "-K", i1, "tx", "off"],
         ]
-        for ns in (c, b):
-            cmds.append(["ip", "netns", "exec", ns, "sysctl", "-qw",
-                         "net.ipv6.conf.all.disable_ipv6=1"])
+        if self.ipv6:
+            cmds += [
+                ["ip", "-n", c, "-6", "addr", "add", f"{CLIENT_ADDRESS6}/{PREFIX_LENGTH6}",
+                 "dev", o1, "nodad"],
+                ["ip", "-n", c, "-6", "route", "add", "default", "via", GATEWAY_OUTSIDE6,
+                 "dev", o1],
+                ["ip", "-n", b, "-6", "addr", "add", f"{BACKEND_ADDRESS6}/{PREFIX_LENGTH6}",
+                 "dev", i1, "nodad"],
+                ["ip", "-n", b, "-6", "route", "add", "default", "via", GATEWAY_INSIDE6,
+                 "dev", i1],
+            ]
+        else:
+            for ns in (c, b):
+                cmds.append(["ip", "netns", "exec", ns, "sysctl", "-qw",
+                             "net.ipv6.conf.all.disable_ipv6=1"])
         for cmd in cmds:
             run(cmd)
+        if self.outside_vlan:
+            self._taggers.append(VlanTagger(c, o1, self.outside_vlan))
+        if self.inside_vlan:
+            self._taggers.append(VlanTagger(b, i1, self.inside_vlan))
         log(f"namespaces {c} and {b} up")
         return self
 
@@ -472,6 +666,9 @@ class Topology:
         if not self.is_up:
             return
         self.is_up = False
+        for t in self._taggers:
+            t.down()
+        self._taggers = []
         for ns in (self.client_ns, self.backend_ns):
             _delete_netns(ns)
         for ifname in (self.outside_if, self.inside_if):
@@ -486,6 +683,33 @@ class Topology:
     def backend_cmd(self, argv):
         return ["ip", "netns", "exec", self.backend_ns] + list(argv)
 
+    def gateway_mac(self, side="outside"):
+        """The dataplane's MAC on that side: net_af_packet uses the root-side
+        veth's."""
+        ifname = self.outside_if if side == "outside" else self.inside_if
+        with open(f"/sys/class/net/{ifname}/address") as f:
+            return f.read().strip()
+
+    def namespace_mac(self, side="outside"):
+        ns, ifname = ((self.client_ns, self.client_if) if side == "outside"
+                      else (self.backend_ns, self.backend_if))
+        # (not /sys/class/net: sysfs shows the namespace it was mounted in)
+        return json.loads(run(["ip", "-n", ns, "-j", "link", "show", "dev", ifname]).stdout)[0][
+            "address"]
+
+    def send_frame(self, frame, side="outside"):
+        """Sends a raw Ethernet frame (802.1Q tag in it, or none) from the
+        client (or backend) namespace's veth end, past its VLAN tagger."""
+        ns, ifname = ((self.client_ns, self.client_if) if side == "outside"
+                      else (self.backend_ns, self.backend_if))
+        s = netns_socket(ns, socket.AF_PACKET, socket.SOCK_RAW, 0)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, VLAN_BYPASS_MARK)
+            s.bind((ifname, 0))
+            s.send(frame)
+        finally:
+            s.close()
+
 
 # --------------------------------------------------------------- credentials
 
@@ -497,8 +721,9 @@ COAP_PSK_KEY_TEXT = "dtlsgw-coap-key!"
 
 
 def make_credentials(directory):
-    """A self-signed ECDSA P-256 certificate (for 192.0.2.1 and dtlsgw.test)
-    and a PSK file, made once in `directory`. Returns their paths."""
+    """A self-signed ECDSA P-256 certificate (for 192.0.2.1, 2001:db8:1::1 and
+    dtlsgw.test) and a PSK file, made once in `directory`. Returns their
+    paths."""
     os.makedirs(directory, exist_ok=True)
     cert = os.path.join(directory, "cert.pem")
     key = os.path.join(directory, "key.pem")
@@ -507,7 +732,7 @@ def make_credentials(directory):
         run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-keyout", key, "-out", cert, "-days", "3650", "-subj",
              "/CN=dtlsgw.test", "-addext",
-             f"subjectAltName=IP:{GATEWAY_OUTSIDE},DNS:dtlsgw.test"])
+             f"subjectAltName=IP:{GATEWAY_OUTSIDE},IP:{GATEWAY_OUTSIDE6},DNS:dtlsgw.test"])
         os.chmod(key, 0o600)
     if not os.path.exists(psk):
         with open(psk, "w") as f:
@@ -519,8 +744,13 @@ def make_credentials(directory):
 
 def gateway_config(cert, key, psk, listeners=((4433, f"{BACKEND_ADDRESS}:7"),),
                    worker_lcores=(1,), max_sessions=4096, mbufs=4096, summary_interval="1s",
-                   handshake_extra=None, dataplane_extra=None):
-    """The gateway's TOML configuration for this topology."""
+                   handshake_extra=None, dataplane_extra=None, ipv6=False, outside_vlan=0,
+                   inside_vlan=0, outside_extra=None, inside_extra=None):
+    """The gateway's TOML configuration for this topology. A listener's
+    backend is "10.0.0.2:7" or "[2001:db8:2::2]:7". ipv6 gives each port its
+    IPv6 address (address6, prefix_length6), outside_vlan/inside_vlan its
+    802.1Q id (vlan); keys left at their defaults are not written, so the
+    text is what it always was without these options."""
     lines = ["[dataplane]",
              f"workers = [{', '.join(str(w) for w in worker_lcores)}]",
              f"max_sessions = {max_sessions}",
@@ -528,8 +758,16 @@ def gateway_config(cert, key, psk, listeners=((4433, f"{BACKEND_ADDRESS}:7"),),
              f'summary_interval = "{summary_interval}"']
     for k, v in (dataplane_extra or {}).items():
         lines.append(f"{k} = {_toml(v)}")
-    lines += ["", "[outside]", "port = 0", f'address = "{GATEWAY_OUTSIDE}"',
-              "", "[inside]", "port = 1", f'address = "{GATEWAY_INSIDE}"']
+    for name, port, address, address6, vlan, extra in (
+            ("outside", 0, GATEWAY_OUTSIDE, GATEWAY_OUTSIDE6, outside_vlan, outside_extra),
+            ("inside", 1, GATEWAY_INSIDE, GATEWAY_INSIDE6, inside_vlan, inside_extra)):
+        lines += ["", f"[{name}]", f"port = {port}", f'address = "{address}"']
+        if ipv6:
+            lines += [f'address6 = "{address6}"', f"prefix_length6 = {PREFIX_LENGTH6}"]
+        if vlan:
+            lines.append(f"vlan = {vlan}")
+        for k, v in (extra or {}).items():
+            lines.append(f"{k} = {_toml(v)}")
     for port, backend in listeners:
         lines += ["", "[[listener]]", f"port = {port}", f'backend = "{backend}"']
     lines += ["", "[handshake]",
@@ -667,10 +905,17 @@ def nonzero(stats):
 
 class UdpEcho:
     """A plaintext UDP echo server in a namespace, on a thread; remembers
-    every datagram it received."""
+    every datagram it received (and from where). IPv6 if `address` is:
+    an AF_INET6 socket bound to that address alone (IPV6_V6ONLY), so an IPv4
+    echo on the same port can run beside it."""
 
     def __init__(self, ns, address=BACKEND_ADDRESS, port=7):
-        self.sock = netns_socket(ns)
+        family = family_of(address)
+        self.address = address
+        self.port = port
+        self.sock = netns_socket(ns, family)
+        if family == socket.AF_INET6:
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         self.sock.bind((address, port))
         self.received = []
         self._lock = threading.Lock()
@@ -699,6 +944,11 @@ class UdpEcho:
         with self._lock:
             return sum(1 for d, _ in self.received if d == payload)
 
+    def peers_of(self, payload):
+        """The (address, port, ...) each copy of `payload` came from."""
+        with self._lock:
+            return [p for d, p in self.received if d == payload]
+
     def down(self):
         self._stop.set()
         self._thread.join(2)
@@ -716,15 +966,21 @@ class Testbed:
     """
 
     def __init__(self, build_dir, run_dir=None, credentials_dir=None, outside_mtu=None,
-                 echo=True, **config):
+                 echo=True, ipv6=False, outside_vlan=0, inside_vlan=0, **config):
+        """ipv6, outside_vlan and inside_vlan go to both the Topology and
+        gateway_config; with ipv6 a second echo server, `echo6`, answers on
+        [2001:db8:2::2]:7 beside `echo` on 10.0.0.2:7."""
         self.build_dir = build_dir
-        self.topo = Topology(outside_mtu=outside_mtu)
+        self.topo = Topology(outside_mtu=outside_mtu, ipv6=ipv6, outside_vlan=outside_vlan,
+                             inside_vlan=inside_vlan)
+        config.update(ipv6=ipv6, outside_vlan=outside_vlan, inside_vlan=inside_vlan)
         self._own_run_dir = run_dir is None
         self.run_dir = run_dir or tempfile.mkdtemp(prefix=f"{NAME_TAG}{self.topo.id}-")
         self.cert, self.key, self.psk = make_credentials(credentials_dir or self.run_dir)
         self.config = config
         self.echo_enabled = echo
         self.echo = None
+        self.echo6 = None
         self.gateway = None
         self._procs = []
 
@@ -738,6 +994,8 @@ class Testbed:
             self.topo.up()
             if self.echo_enabled:
                 self.echo = UdpEcho(self.topo.backend_ns)
+                if self.topo.ipv6:
+                    self.echo6 = UdpEcho(self.topo.backend_ns, BACKEND_ADDRESS6)
             text = gateway_config(self.cert, self.key, self.psk, **self.config)
             self.gateway = Gateway(self.topo, text, self.run_dir, dp, ctl).start(timeout)
         except BaseException:
@@ -755,7 +1013,7 @@ class Testbed:
         for p in self._procs:
             p.stop(signal.SIGKILL)
         self._procs = []
-        for obj in (self.gateway, self.echo, self.topo):
+        for obj in (self.gateway, self.echo6, self.echo, self.topo):
             if obj is not None:
                 obj.down()
         if self._own_run_dir and not os.environ.get("DTLSGW_TESTBED_KEEP"):
@@ -775,8 +1033,10 @@ class Testbed:
             self._procs.remove(p)
 
     def openssl_argv(self, cipher, psk=False, port=4433, host=GATEWAY_OUTSIDE, extra=()):
-        argv = ["openssl", "s_client", "-dtls1_2", "-connect", f"{host}:{port}",
+        argv = ["openssl", "s_client", "-dtls1_2", "-connect", host_port(host, port),
                 "-cipher", cipher, "-brief"]
+        if ":" in host:
+            argv.append("-6")
         if psk:
             argv += ["-psk_identity", DEMO_PSK_IDENTITY, "-psk", DEMO_PSK_KEY]
         else:
@@ -786,8 +1046,8 @@ class Testbed:
     def openssl_client(self, cipher, psk=False, **kw):
         return self.spawn_client("openssl s_client", self.openssl_argv(cipher, psk, **kw))
 
-    def client_socket(self, kind=socket.SOCK_DGRAM, proto=0):
-        return netns_socket(self.topo.client_ns, socket.AF_INET, kind, proto)
+    def client_socket(self, kind=socket.SOCK_DGRAM, proto=0, family=socket.AF_INET):
+        return netns_socket(self.topo.client_ns, family, kind, proto)
 
 
 # --------------------------------------------------------------- UDP relay
@@ -944,3 +1204,32 @@ def ipv4_udp(src, sport, dst, dport, payload, ident=0):
           b"\x40\x00" + b"\x40\x11" + b"\0\0" + s + d)
     ip = ip[:10] + _checksum(ip).to_bytes(2, "big") + ip[12:]
     return ip + udp
+
+
+def ipv6_udp(src, sport, dst, dport, payload, hop_limit=64):
+    """An IPv6 header + UDP datagram (checksum filled: mandatory in IPv6,
+    RFC 8200 §8.1)."""
+    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    udp_len = 8 + len(payload)
+    pseudo = s + d + udp_len.to_bytes(4, "big") + b"\0\0\0\x11"
+    udp = sport.to_bytes(2, "big") + dport.to_bytes(2, "big") + udp_len.to_bytes(2, "big")
+    csum = _checksum(pseudo + udp + b"\0\0" + payload) or 0xffff
+    udp += csum.to_bytes(2, "big") + payload
+    return (b"\x60\0\0\0" + len(udp).to_bytes(2, "big") + b"\x11" + bytes([hop_limit]) +
+            s + d + udp)
+
+
+def ethernet(dst_mac, src_mac, payload, ethertype=0x0800, vlan=None):
+    """An Ethernet II frame; with `vlan`, an 802.1Q tag (TPID 0x8100, PCP 0)
+    carrying that id before the EtherType."""
+    mac = lambda m: bytes.fromhex(m.replace(":", ""))  # noqa: E731
+    tag = b"" if vlan is None else b"\x81\x00" + (vlan & 0xfff).to_bytes(2, "big")
+    return mac(dst_mac) + mac(src_mac) + tag + ethertype.to_bytes(2, "big") + payload
+
+
+def ip_udp(src, sport, dst, dport, payload):
+    """ipv4_udp or ipv6_udp by the addresses' family; returns (EtherType,
+    packet)."""
+    if ":" in src:
+        return 0x86DD, ipv6_udp(src, sport, dst, dport, payload)
+    return 0x0800, ipv4_udp(src, sport, dst, dport, payload)
