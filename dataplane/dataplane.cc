@@ -16,6 +16,7 @@
 #include <new>
 #include <vector>
 
+#include "dataplane/rss_key.h"
 #include "dataplane/static_keys.h"
 #include "handshake/cookie.h"
 
@@ -223,23 +224,16 @@ bool Dataplane::set_up_port(uint16_t port, unsigned queues, bool& checksum_offlo
   }
   // RSS spreads flows over the workers' queues; a packet that lands on a
   // worker that does not own its flow is handed to the owner, so RSS needs
-  // no knowledge of ownership. The key is the repeated 0x6d5a pattern,
-  // which makes Toeplitz symmetric (Woo and Park, "Scalable TCP Session
-  // Monitoring with Symmetric Receive-side Scaling", 2012): a flow and its
-  // reverse land on one queue, which keeps a middlebox deployment (both
-  // directions through one port) on one worker. Devices whose key is not a
-  // multiple of 2 bytes, or that take no key, keep their default.
+  // no knowledge of ownership. The key makes Toeplitz symmetric
+  // (rss_key.h). Devices whose key is not a multiple of 2 bytes, or that
+  // take no key, keep their default.
   std::vector<uint8_t> symmetric_key;
   if (queues > 1 && info.flow_type_rss_offloads != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
     conf.rx_adv_conf.rss_conf.rss_hf &= info.flow_type_rss_offloads;
     if (info.hash_key_size != 0 && info.hash_key_size % 2 == 0) {
-      symmetric_key.resize(info.hash_key_size);
-      for (size_t i = 0; i < symmetric_key.size(); i += 2) {
-        symmetric_key[i] = 0x6d;
-        symmetric_key[i + 1] = 0x5a;
-      }
+      symmetric_key = symmetric_rss_key(info.hash_key_size);
       conf.rx_adv_conf.rss_conf.rss_key = symmetric_key.data();
       conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
     }
