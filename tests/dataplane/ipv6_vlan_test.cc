@@ -5,14 +5,15 @@
 // their low address bytes and port kept apart; IPv6 fragments reassembled;
 // an ICMPv6 packet too big lowering an IPv6 session's path MTU, the IPv6
 // backend told with one of its own, and the MTU restored after
-// path_mtu_timeout; a port with a VLAN taking only its tag and tagging all
-// it sends.
+// path_mtu_timeout; a PROXY v2 header naming an IPv6 peer; a port with a
+// VLAN taking only its tag and tagging all it sends.
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "dataplane/icmp.h"
 #include "tests/dataplane/dataplane_harness.h"
+#include "tests/dataplane/proxy_v2_parser.h"
 
 namespace dtlsgw::test {
 namespace {
@@ -364,6 +365,29 @@ TEST(Ipv6, PacketTooBigLowersThePathMtuUntilItAgesOut) {
   }
   EXPECT_EQ(h.count(Counter::path_mtu_raised), 1u) << h.counters();
   EXPECT_EQ(backend_sends(1300).size(), 1u) << h.counters();
+}
+
+TEST(Ipv6, ProxyHeaderNamesTheIpv6PeerAndListener) {
+  dataplane::Config c = dual_stack_config();
+  c.listeners[0].proxy_protocol = true;
+  Harness h(c);
+  Peer peer("2001:db8:1::10", 40000);
+  h.install(peer);
+  const auto inside = peer_sends(h, peer, filled(20, 0x61));
+  ASSERT_EQ(inside.size(), 1u) << h.counters();
+  auto payload = udp_payload(inside[0]);
+  ASSERT_TRUE(payload);
+  // The parser written from HAProxy's specification (proxy_v2_test).
+  const auto parsed = proxy_v2_parser::parse(*payload);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->family, AF_INET6);
+  EXPECT_EQ(parsed->transport, 2);  // DGRAM
+  EXPECT_EQ(parsed->source, "2001:db8:1::10");
+  EXPECT_EQ(parsed->source_port, 40000);
+  EXPECT_EQ(parsed->destination, kOutside6);
+  EXPECT_EQ(parsed->destination_port, 4433);
+  EXPECT_EQ(Bytes(payload->begin() + static_cast<long>(parsed->header_length), payload->end()),
+            filled(20, 0x61));
 }
 
 // ---- VLANs ----------------------------------------------------------------
