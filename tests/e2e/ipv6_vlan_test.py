@@ -13,7 +13,7 @@ running gateway (dataplane + control on net_af_packet over veths):
   where net_af_packet reads.
 
 The namespaces' VLAN "sub-interfaces" are tc programs on the veth ends
-(dtlsgw_testbed.VlanTagger): this kernel has no 802.1Q module.
+(dtlsgw_vlan.VlanTagger): this kernel has no 802.1Q module.
 """
 import json
 import os
