@@ -44,8 +44,9 @@ enum class FrameResult : uint8_t {
   arp,             // Ethernet/IPv4 ARP: Frame::arp is filled
   not_ipv4,        // another EtherType: neither IPv4, IPv6 nor ARP
   truncated,       // shorter than its headers or their length fields
-  bad_ip_header,   // version, IHL, lengths, IPv4 header checksum, or an
-                   // IPv6 extension header that says discard (RFC 8200 §4)
+  bad_ip_header,   // version, IHL, lengths, IPv4 header checksum, an
+                   // IPv6 extension header that says discard (RFC 8200 §4),
+                   // or an IPv4-mapped IPv6 source or destination
   ip_fragment,     // IPv4 MF or offset, or an IPv6 Fragment header that is
                    // not atomic: l3_header_length / fragment_header_offset
   not_udp,         // another IP protocol (or No Next Header)

@@ -241,6 +241,13 @@ FrameResult parse_ipv6(const uint8_t* frame, size_t l3, size_t available, bool u
   out.ip_version = 6;
   out.source_address = IpAddress::from(load_ipv6(ip + kIp6Source));
   out.destination_address = IpAddress::from(load_ipv6(ip + kIp6Destination));
+  // IPv4-mapped addresses never appear on an IPv6 wire (RFC 4291
+  // §2.5.5.2, RFC 6052 §5.1's advice on such packets); the data path holds
+  // IPv4 addresses mapped, so a forged one would pass for an IPv4 peer or
+  // backend.
+  if (out.source_address.is_v4() || out.destination_address.is_v4()) [[unlikely]] {
+    return FrameResult::bad_ip_header;
+  }
   out.source = Ipv4{};
   out.destination = Ipv4{};
   uint8_t next = ip[kIp6NextHeader];

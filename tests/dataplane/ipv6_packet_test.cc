@@ -559,6 +559,24 @@ TEST_P(BothTags, VersionMustBe6) {
   }
 }
 
+// RFC 4291 §2.5.5.2: ::ffff:a.b.c.d is not an address on an IPv6 wire; the
+// data path holds IPv4 addresses so, and a forged one would pass for IPv4.
+TEST_P(BothTags, Ipv4MappedSourceOrDestinationIsRefused) {
+  for (const size_t at : {size_t{8}, size_t{24}}) {  // source, destination
+    Bytes f = udp_frame(vlan(), 4);
+    std::fill(f.begin() + static_cast<long>(l3() + at),
+              f.begin() + static_cast<long>(l3() + at + 10), 0);
+    f[l3() + at + 10] = 0xff;
+    f[l3() + at + 11] = 0xff;
+    fix_checksum(f, l3(), l3() + 40, 6, 17);
+    EXPECT_EQ(parse(f), FrameResult::bad_ip_header) << at;
+    // The same with one bit off the mapped prefix is an IPv6 address.
+    f[l3() + at + 9] = 1;
+    fix_checksum(f, l3(), l3() + 40, 6, 17);
+    EXPECT_EQ(parse(f), FrameResult::udp) << at;
+  }
+}
+
 // RFC 768 lengths; 0 would be a jumbogram's (RFC 2675 §4), unsupported.
 TEST_P(BothTags, BadUdpLengths) {
   for (uint16_t length : {uint16_t{0}, uint16_t{7}, uint16_t{8 + 9}, uint16_t{0xffff}}) {

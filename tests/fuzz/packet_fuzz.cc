@@ -111,6 +111,11 @@ FrameResult expected_ipv6(const uint8_t* q, size_t left, size_t l3) {
   if (l3 + end > 65535) {
     return FrameResult::bad_ip_header;
   }
+  // ::ffff:0:0/96 as source or destination.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(q + 8, kMapped, 12) == 0 || std::memcmp(q + 24, kMapped, 12) == 0) {
+    return FrameResult::bad_ip_header;
+  }
   unsigned next = q[6];
   size_t at = 40;
   for (int headers = 0;; ++headers) {
