@@ -300,10 +300,11 @@ void Control::handle_events(unsigned& handled) {
           break;
         case contract::EventKind::path_mtu: {
           // The dataplane's MTU is of the IP packet; the engine's is of the
-          // UDP payload (the flows are IPv4: RFC 791 and RFC 768 headers).
+          // UDP payload: less IPv4's 20-byte header (RFC 791) or IPv6's 40
+          // (RFC 8200), and UDP's 8 (RFC 768).
           ++stats_.path_mtu_reports;
-          constexpr long kIpv4UdpHeaders = 20 + 8;
-          if (table_->set_path_mtu(peer_of(e.flow), long{e.detail} - kIpv4UdpHeaders)) {
+          const long headers = (e.flow.is_v4() ? 20 : 40) + 8;
+          if (table_->set_path_mtu(peer_of(e.flow), long{e.detail} - headers)) {
             ++stats_.path_mtu_applied;
           }
           break;
