@@ -89,14 +89,14 @@ namespace dtlsgw::dataplane {
   X(drop_icmp_invalid, "ICMP messages malformed, with a bad checksum or a bad quote")            \
   X(drop_icmp_other, "ICMP messages of other types (ignored)")                                   \
   X(drop_over_path_mtu, "backend datagrams whose record exceeds the peer's path MTU")            \
-  X(icmp_frag_needed_sent, "ICMP frag-needed / packet-too-big sent to backends for records over the path MTU") \
+  X(icmp_frag_needed_sent, "ICMP(v6) errors sent to backends whose records exceed the path MTU") \
   /* IPv6 and VLANs (issue 6) */                                                                 \
   X(nd_advertisements_sent, "neighbour solicitations for the gateway's IPv6 addresses answered") \
   X(nd_learned, "next-hop MAC addresses learned from neighbour advertisements")                  \
   X(nd_solicitations_sent, "neighbour solicitations sent to resolve IPv6 next hops")             \
-  X(drop_bad_neighbor_discovery, "neighbour solicitations/advertisements failing RFC 4861 section 7.1") \
+  X(drop_bad_neighbor_discovery, "neighbour discovery messages failing RFC 4861 section 7.1")    \
   X(drop_wrong_vlan, "frames without the port's 802.1Q VLAN id (or tagged on an untagged port)") \
-  X(path_mtu_raised, "path MTUs lowered by ICMP restored after path_mtu_timeout (RFC 1191 section 6.3)")
+  X(path_mtu_raised, "path MTUs lowered by ICMP restored after dataplane.path_mtu_timeout")
 
 enum class Counter : uint16_t {
 #define DTLSGW_COUNTER_ENUM(name, description) name,
