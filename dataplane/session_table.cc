@@ -2,7 +2,6 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -11,9 +10,11 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <new>
 #include <cstring>
+#include <new>
 #include <vector>
+
+#include "dataplane/key_hash.h"
 
 namespace dtlsgw::dataplane {
 
@@ -50,7 +51,7 @@ rte_hash* make_hash(const std::string& name, uint32_t entries, uint32_t key_leng
   params.name = name.c_str();
   params.entries = entries;
   params.key_len = key_length;
-  params.hash_func = rte_hash_crc;
+  params.hash_func = key_hash;  // (rte_hash_crc needs 8-aligned keys)
   params.hash_func_init_val = 0;
   params.socket_id = socket;
   // Lock-free readers with several writers (each worker adds its own

@@ -83,7 +83,7 @@ unsigned DataplaneContext::owner_of(const contract::FlowKey& flow) const {
   if (workers == 1) {
     return 0;
   }
-  return rte_hash_crc(&flow, sizeof(flow), 0x64746c73) % workers;
+  return key_hash(&flow, sizeof(flow), 0x64746c73) % workers;
 }
 
 Worker::Worker(DataplaneContext& ctx, unsigned index)
@@ -116,7 +116,7 @@ bool Worker::Impl::init(std::string& error) {
   params.name = name.c_str();
   params.entries = std::max<uint32_t>(1024, ctx.config.handshake.max_handshakes);
   params.key_len = sizeof(contract::FlowKey);
-  params.hash_func = rte_hash_crc;
+  params.hash_func = key_hash;
   params.socket_id = static_cast<int>(rte_socket_id());
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   pending = rte_hash_create(&params);

@@ -47,7 +47,7 @@ bool Worker::Impl::within_rate(Session& s, const Listener& l) {
       return true;  // not a table slot (cannot happen): no state to keep
     }
     SessionRate& r = session_rates[slot];
-    const uint64_t tag = (uint64_t{rte_hash_crc(&s.flow, sizeof(s.flow), 0)} << 32 |
+    const uint64_t tag = (uint64_t{key_hash(&s.flow, sizeof(s.flow), 0)} << 32 |
                           uint64_t{s.flow.peer_port} << 16 | s.flow.listener_port) ^
                          uint64_t{s.installed_s} * 0x9e3779b97f4a7c15ull;
     const auto now = static_cast<uint32_t>(now_ms);
@@ -156,7 +156,7 @@ bool Worker::Impl::forward_with_proxy_header(Session* s, rte_mbuf* m,
   if (s->flow.is_v4()) {
     std::memcpy(unique.data(), s->flow.peer_address.bytes + 12, 4);
   } else {
-    const uint32_t crc = htonl(rte_hash_crc(s->flow.peer_address.bytes, 16, 0));
+    const uint32_t crc = htonl(key_hash(s->flow.peer_address.bytes, 16, 0));
     std::memcpy(unique.data(), &crc, 4);
   }
   store_be16(unique.data() + 4, s->flow.peer_port);

@@ -24,6 +24,7 @@
 #include <cstring>
 #include "dataplane/fragments.h"
 #include "dataplane/icmp.h"
+#include "dataplane/key_hash.h"
 #include "dataplane/packet.h"
 #include "dataplane/token_bucket.h"
 #include "dtls_record/record_protection.h"
