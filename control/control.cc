@@ -20,11 +20,6 @@ namespace {
 
 constexpr unsigned kBurst = 32;
 
-handshake::PeerAddress peer_of(const contract::FlowKey& flow) {
-  return flow.is_v4() ? handshake::PeerAddress::v4(flow.peer_address.bytes + 12, flow.peer_port)
-                      : handshake::PeerAddress::v6(flow.peer_address.bytes, flow.peer_port);
-}
-
 handshake::TableConfig table_config(const dataplane::Config& config) {
   handshake::TableConfig t;
   t.max_handshakes = config.handshake.max_handshakes;
@@ -192,7 +187,7 @@ void Control::handle_punts(TimePoint now, unsigned& handled) {
     }
     ++stats_.punts;
     ++handled;
-    const handshake::PeerAddress peer = peer_of(m.flow);
+    const handshake::PeerAddress peer = m.flow.peer();
     PeerInfo& info = peers_[peer];
     info.flow = m.flow;
     std::memcpy(info.mac, m.peer_mac, 6);
@@ -290,7 +285,7 @@ void Control::handle_events(unsigned& handled) {
         case contract::EventKind::closed:
           ++stats_.closed;
           established_.erase(e.flow);
-          table_->forget_path_mtu(peer_of(e.flow));
+          table_->forget_path_mtu(e.flow.peer());
           break;
         case contract::EventKind::alert:
           ++stats_.alerts;
@@ -304,7 +299,7 @@ void Control::handle_events(unsigned& handled) {
           // (RFC 8200), and UDP's 8 (RFC 768).
           ++stats_.path_mtu_reports;
           const long headers = (e.flow.is_v4() ? 20 : 40) + 8;
-          if (table_->set_path_mtu(peer_of(e.flow), long{e.detail} - headers)) {
+          if (table_->set_path_mtu(e.flow.peer(), long{e.detail} - headers)) {
             ++stats_.path_mtu_applied;
           }
           break;

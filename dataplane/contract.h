@@ -72,6 +72,11 @@ struct FlowKey {
                    listener_port};
   }
   bool is_v4() const { return peer_address.is_v4(); }
+  // The peer as the handshake library names it (the cookie's input).
+  handshake::PeerAddress peer() const {
+    return is_v4() ? handshake::PeerAddress::v4(peer_address.bytes + 12, peer_port)
+                   : handshake::PeerAddress::v6(peer_address.bytes, peer_port);
+  }
 };
 static_assert(sizeof(FlowKey) == 20);
 

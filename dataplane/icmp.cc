@@ -23,6 +23,10 @@ constexpr uint8_t kIcmpFragmentationNeeded = 4;
 constexpr uint8_t kIcmpv6PacketTooBig = 2;
 
 uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void put16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
 uint32_t be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
@@ -273,10 +277,6 @@ size_t write_fragmentation_needed(std::span<uint8_t> out, std::span<const uint8_
     return 0;
   }
   uint8_t* ip = out.data();
-  const auto put16 = [](uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-  };
   ip[0] = 0x45;
   ip[1] = 0xc0;  // precedence "internetwork control" (RFC 1812 §4.3.2.5)
   put16(ip + 2, static_cast<uint32_t>(length));
@@ -320,10 +320,6 @@ size_t write_packet_too_big(std::span<uint8_t> out, std::span<const uint8_t> off
     return 0;
   }
   uint8_t* ip = out.data();
-  const auto put16 = [](uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-  };
   // RFC 8200 §3: version 6, traffic class and flow label 0.
   ip[0] = 0x60;
   ip[1] = ip[2] = ip[3] = 0;

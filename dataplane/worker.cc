@@ -25,7 +25,6 @@ void DataplaneContext::index_configuration() {
   outside_v4 = IpAddress::from(config.outside.address);
   outside_has_v6 = config.outside.address6.has_value();
   outside_v6 = outside_has_v6 ? IpAddress::from(*config.outside.address6) : IpAddress{};
-  inside_has_v6 = in.address6.has_value();
   for (const NeighborConfig& n : config.neighbors) {
     neighbors.set_static(n.address, n.mac);
   }
@@ -357,13 +356,18 @@ bool Worker::Impl::arp(rte_mbuf* m, const packet::Frame& frame, bool outside) {
   }
   uint8_t reply[64];
   const size_t length = packet::write_arp_reply(reply, frame, our_mac, frame.arp.target_ip);
-  if (length == 0) {
-    return false;
+  return reply_in_place(m, {reply, length}, Counter::arp_replies_sent, outside);
+}
+
+bool Worker::Impl::reply_in_place(rte_mbuf* m, std::span<const uint8_t> reply, Counter sent,
+                                  bool outside) {
+  if (reply.empty()) {
+    return false;  // not written: the caller frees `m`
   }
   rte_pktmbuf_reset(m);
-  char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(length));
-  std::memcpy(p, reply, length);
-  counters.add(Counter::arp_replies_sent);
+  char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(reply.size()));
+  std::memcpy(p, reply.data(), reply.size());
+  counters.add(sent);
   queue_tx(m, outside);
   return true;
 }
@@ -401,15 +405,7 @@ bool Worker::Impl::neighbor_discovery(rte_mbuf* m, const packet::Frame& frame,
   uint8_t reply[packet::neighbor_frame_length(true)];
   const size_t length = packet::write_neighbor_advertisement(
       reply, frame, outside ? ctx.outside_mac : ctx.inside_mac);
-  if (length == 0) {
-    return false;
-  }
-  rte_pktmbuf_reset(m);
-  char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(length));
-  std::memcpy(p, reply, length);
-  counters.add(Counter::nd_advertisements_sent);
-  queue_tx(m, outside);
-  return true;
+  return reply_in_place(m, {reply, length}, Counter::nd_advertisements_sent, outside);
 }
 
 void Worker::Impl::resolve_next_hops() {

@@ -67,13 +67,12 @@ struct DataplaneContext {
   // The inside source addresses (inside.source_addresses, or the inside
   // addresses), indexed by InsideKey::local_address; IPv4 mapped.
   std::vector<IpAddress> inside_sources;
-  // The gateway's own addresses as the data path compares them (IPv4
-  // mapped; the IPv6 ones all-zero, which no packet carries, when not
-  // configured), and whether each port has an IPv6 address.
+  // The gateway's own outside addresses as the data path compares them
+  // (IPv4 mapped; the IPv6 one all-zero, which no packet carries, when not
+  // configured), and whether there is an IPv6 one.
   IpAddress outside_v4;
   IpAddress outside_v6;
   bool outside_has_v6 = false;
-  bool inside_has_v6 = false;
   Neighbors neighbors;
   SessionTable* sessions = nullptr;
   rte_mempool* pool = nullptr;       // frames the workers build

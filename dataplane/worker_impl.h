@@ -338,6 +338,9 @@ struct Worker::Impl {
 
   // ---- frames ----
   bool arp(rte_mbuf* m, const packet::Frame& frame, bool outside);
+  // Sends `reply` (a whole frame) in `m`, the request it answers; false
+  // when it is empty (not written).
+  bool reply_in_place(rte_mbuf* m, std::span<const uint8_t> reply, Counter sent, bool outside);
   // A neighbour solicitation or advertisement (RFC 4861): answers one for
   // the gateway's IPv6 address on that port; inside, learns next hops.
   // True when `m` was reused for the answer (taken).

@@ -156,8 +156,9 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
     } else {
       counters.add(Counter::records_encrypted);
-      // The record fills the room made for it (fixed nonce and tag sizes).
-      const size_t headers = peer_headers_length(s->flow);
+      // The record fills the room made for it (fixed nonce and tag sizes),
+      // right after the headers made room for in pass 2.
+      const auto headers = static_cast<size_t>(seals[i].buffer.data() - mbuf_data(m));
       m->data_len = static_cast<uint16_t>(headers + seals[i].record_length);
       m->pkt_len = m->data_len;
       finish_frame(m, to_peer(*s), seals[i].record_length, true);

@@ -262,11 +262,7 @@ bool Worker::Impl::epoch0_datagram(rte_mbuf* m, const packet::Frame& frame,
     rte_pktmbuf_free(m);
     return true;
   }
-  const handshake::PeerAddress peer =
-      frame.ip_version == 4
-          ? handshake::PeerAddress::v4(reinterpret_cast<const uint8_t*>(&frame.source.be),
-                                       frame.source_port)
-          : handshake::PeerAddress::v6(frame.source_address.bytes, frame.source_port);
+  const handshake::PeerAddress peer = flow.peer();
   if (!have_cookie_secret) [[unlikely]] {
     counters.add(Counter::drop_no_cookie_secret);
     rte_pktmbuf_free(m);

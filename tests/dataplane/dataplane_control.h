@@ -180,10 +180,8 @@ class Control {
         EXPECT_TRUE(p.flags & contract::kPuntCookieVerified)
             << "a handshake starts from a ClientHello whose cookie the dataplane verified";
         first = p;
-        const hs::PeerAddress peer =
-            p.flow.is_v4() ? hs::PeerAddress::v4(p.flow.peer_address.bytes + 12, p.flow.peer_port)
-                           : hs::PeerAddress::v6(p.flow.peer_address.bytes, p.flow.peer_port);
-        engine = hs::HandshakeEngine::create(server_.context, *server_.crypto, config_, peer);
+        engine =
+            hs::HandshakeEngine::create(server_.context, *server_.crypto, config_, p.flow.peer());
         out = engine->start(datagram, hs::Clock::now());
       } else if (installed) {
         // After the handover the control process never feeds OpenSSL
