@@ -1,10 +1,9 @@
 #include "dtls_record/cid_record.h"
 
-#include <openssl/crypto.h>
-
 #include <cstring>
 
 #include "dtls_record/burst_batches.h"
+#include "dtls_record/constant_time.h"
 #include "dtls_record/inner_plaintext.h"
 #include "dtls_record/wire.h"
 
@@ -146,7 +145,7 @@ class CidOpener {
       r.result = OpenResult::engine_error;
       return;
     }
-    if (CRYPTO_memcmp(op.tag, op.data + op.length, e.cipher_.params().tag_length) != 0)
+    if (!equal_in_constant_time(op.tag, op.data + op.length, e.cipher_.params().tag_length))
         [[unlikely]] {
       ++e.forgeries_;
       std::memset(op.data, 0, op.length);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dtls_record/burst_batches.h"
+#include "dtls_record/constant_time.h"
 #include "dtls_record/inner_plaintext.h"
 #include "dtls_record/sequence_reconstruction.h"
 #include "dtls_record/wire.h"
@@ -181,7 +182,7 @@ class Dtls13Opener {
       return;
     }
     const size_t tag = e.cipher_.params().tag_length;
-    if (CRYPTO_memcmp(op.tag, op.data + op.length, tag) != 0) [[unlikely]] {
+    if (!equal_in_constant_time(op.tag, op.data + op.length, tag)) [[unlikely]] {
       ++e.forgeries_;
       std::memset(op.data, 0, op.length);
       r.result = OpenResult::auth_failed;

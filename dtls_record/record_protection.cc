@@ -1,11 +1,10 @@
 #include "dtls_record/record_protection.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "dtls_record/burst_batches.h"
+#include "dtls_record/constant_time.h"
 #include "dtls_record/wire.h"
 
 namespace dtlsgw::record {
@@ -150,7 +149,7 @@ class RecordOpener {
       return;
     }
     const size_t tag_length = e.cipher_.params().tag_length;
-    if (CRYPTO_memcmp(op.tag, op.data + op.length, tag_length) != 0) [[unlikely]] {
+    if (!equal_in_constant_time(op.tag, op.data + op.length, tag_length)) [[unlikely]] {
       ++e.forgeries_;
       // Never leave unauthenticated plaintext behind for a careless caller.
       std::memset(op.data, 0, op.length);

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "dtls_record/constant_time.h"
 #include "dtls_record/wire.h"
 
 namespace dtlsgw::handshake {
@@ -243,7 +244,7 @@ CookieCheck CookieMaker::verify_cookie(const PeerAddress& peer, const ClientHell
   if (!mac(*k, peer, hello, expected)) [[unlikely]] {
     return CookieCheck::mismatch;
   }
-  const bool same = CRYPTO_memcmp(expected, hello.cookie.data() + 1, kCookieMacLength) == 0;
+  const bool same = record::equal_in_constant_time(expected, hello.cookie.data() + 1, kCookieMacLength);
   return same ? CookieCheck::ok : CookieCheck::mismatch;
 }
 
