@@ -249,6 +249,38 @@ void SessionTable::find_bulk(const contract::FlowKey* const* flows, unsigned cou
   }
 }
 
+void SessionTable::find_bulk(const contract::FlowKey* const* flows, const uint32_t* hashes,
+                             unsigned count, Session** out) const {
+  uint64_t hits = 0;
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  const void** keys = const_cast<const void**>(reinterpret_cast<const void* const*>(flows));
+  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
+      rte_hash_lookup_with_hash_bulk_data(outside_, keys, const_cast<hash_sig_t*>(hashes), count,
+                                          &hits, data) < 0) {
+    find_bulk(flows, count, out);
+    return;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
+  }
+}
+
+void SessionTable::find_inside_bulk(const InsideKey* const* keys, const uint32_t* hashes,
+                                    unsigned count, Session** out) const {
+  uint64_t hits = 0;
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  const void** k = const_cast<const void**>(reinterpret_cast<const void* const*>(keys));
+  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
+      rte_hash_lookup_with_hash_bulk_data(inside_, k, const_cast<hash_sig_t*>(hashes), count,
+                                          &hits, data) < 0) {
+    find_inside_bulk(keys, count, out);
+    return;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
+  }
+}
+
 void SessionTable::find_inside_bulk(const InsideKey* const* keys, unsigned count,
                                     Session** out) const {
   uint64_t hits = 0;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/key_hash.h"
 #include "dataplane/session.h"
 
 struct rte_hash;
@@ -53,6 +54,18 @@ class SessionTable {
   // nullptr.
   void find_bulk(const contract::FlowKey* const* flows, unsigned count, Session** out) const;
   void find_inside_bulk(const InsideKey* const* keys, unsigned count, Session** out) const;
+  // The same with each key's table hash already computed (hash_of), as a
+  // worker does while it parses the burst: rte_hash then skips its call
+  // through the hash function pointer per key.
+  void find_bulk(const contract::FlowKey* const* flows, const uint32_t* hashes, unsigned count,
+                 Session** out) const;
+  void find_inside_bulk(const InsideKey* const* keys, const uint32_t* hashes, unsigned count,
+                        Session** out) const;
+  // The hash both tables are built with (make_hash: key_hash, seed 0).
+  static uint32_t hash_of(const contract::FlowKey& flow) {
+    return key_hash(&flow, sizeof(flow), 0);
+  }
+  static uint32_t hash_of(const InsideKey& key) { return key_hash(&key, sizeof(key), 0); }
 
   // A fresh session object (constructed, not yet findable), or nullptr
   // when all `capacity` slots are in use or awaiting reclamation.

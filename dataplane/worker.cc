@@ -214,9 +214,12 @@ unsigned Worker::Impl::poll() {
     inside_burst(rx.data(), n);
     handled += n;
   }
-  // Packets other workers received for flows this one owns.
-  n = rte_ring_dequeue_burst(ctx.handoff[index], reinterpret_cast<void**>(rx.data()), kRxBurst,
-                             nullptr);
+  // Packets other workers received for flows this one owns (a lone
+  // worker owns every flow: its ring stays empty).
+  n = ctx.workers > 1 ? rte_ring_dequeue_burst(ctx.handoff[index],
+                                               reinterpret_cast<void**>(rx.data()), kRxBurst,
+                                               nullptr)
+                      : 0;
   if (n != 0) {
     counters.add(Counter::handoff_received, n);
     std::array<rte_mbuf*, kRxBurst> outside_side;
@@ -238,9 +241,17 @@ unsigned Worker::Impl::poll() {
     }
     handled += n;
   }
-  handle_keys();
+  // The control rings (keys, control's datagrams): at every idle poll,
+  // and at every kControlPollInterval-th busy one. A worker under load
+  // spends its polls on records rather than on empty rings; an install
+  // waits at most that many bursts (a few microseconds).
+  if (handled == 0 || ++busy_polls % kControlPollInterval == 0) {
+    handle_keys();
+    if (index == 0) {
+      handle_ctl_tx();
+    }
+  }
   if (index == 0) {
-    handle_ctl_tx();
     if (now_ms - last_arp_ms >= 1000) {
       last_arp_ms = now_ms;
       resolve_next_hops();

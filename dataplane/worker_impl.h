@@ -40,6 +40,9 @@ using record::ContentType;
 using record::OpenResult;
 
 constexpr unsigned kRxBurst = 32;
+// A busy worker looks at its control rings every this many polls
+// (Worker::Impl::poll).
+constexpr unsigned kControlPollInterval = 8;
 constexpr unsigned kTxBuffer = 128;
 // Records one outside burst may queue for opening before they are opened.
 constexpr unsigned kMaxRecords = 128;
@@ -89,6 +92,27 @@ struct QueuedRecord {
 };
 
 inline uint8_t* mbuf_data(rte_mbuf* m) { return rte_pktmbuf_mtod(m, uint8_t*); }
+
+// A burst's first pass asks for what it reads ahead of time (DPDK
+// l3fwd's shape): the mbuf header of the packet kMbufAhead further on, and
+// the first line of the frame of the one kFrameAhead further on, whose
+// header was asked for earlier. A ring or a NIC without descriptor
+// write-back hands over mbufs that are not in L1.
+constexpr unsigned kMbufAhead = 8;
+constexpr unsigned kFrameAhead = 4;
+inline void prefetch_burst_start(rte_mbuf* const* packets, unsigned count) {
+  for (unsigned i = 0; i < kMbufAhead && i < count; ++i) {
+    rte_prefetch0(packets[i]);
+  }
+}
+inline void prefetch_burst_ahead(rte_mbuf* const* packets, unsigned i, unsigned count) {
+  if (i + kMbufAhead < count) {
+    rte_prefetch0(packets[i + kMbufAhead]);
+  }
+  if (i + kFrameAhead < count) {
+    rte_prefetch0(mbuf_data(packets[i + kFrameAhead]));
+  }
+}
 
 // The 802.1Q VLAN id a frame arrived on: its tag, or the one the device
 // stripped into the mbuf (DPDK's RTE_MBUF_F_RX_VLAN_STRIPPED), or 0. A
@@ -207,6 +231,8 @@ struct Worker::Impl {
   std::array<const InsideKey*, kRxBurst> rx_inside_key_ptrs{};
   std::array<rte_mbuf*, kRxBurst> rx_mine{};
   std::array<Session*, kRxBurst> rx_sessions{};
+  std::array<uint32_t, kRxBurst> rx_hashes{};  // the table hash of each key
+  unsigned busy_polls = 0;  // polls that found packets (kControlPollInterval)
   std::array<record::SealRequest, kRxBurst> seal_requests;
   std::array<rte_mbuf*, kRxBurst> seal_packets{};
   std::array<Session*, kRxBurst> seal_sessions{};

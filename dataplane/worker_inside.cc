@@ -16,7 +16,9 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
   auto& found = rx_sessions;
   unsigned candidates = 0;
   const InsideConfig& in = ctx.config.inside;
+  prefetch_burst_start(packets, count);
   for (unsigned i = 0; i < count; ++i) {
+    prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[candidates];
     const packet::FrameResult r =
@@ -72,12 +74,13 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     keys[candidates].local_port = frame.destination_port;
     keys[candidates].local_address = source;
     key_ptrs[candidates] = &keys[candidates];
+    rx_hashes[candidates] = SessionTable::hash_of(keys[candidates]);
     mine[candidates++] = m;
   }
   if (candidates == 0) {
     return;
   }
-  ctx.sessions->find_inside_bulk(key_ptrs.data(), candidates, found.data());
+  ctx.sessions->find_inside_bulk(key_ptrs.data(), rx_hashes.data(), candidates, found.data());
   for (unsigned k = 0; k < candidates; ++k) {
     if (found[k] != nullptr) {
       found[k]->prefetch();

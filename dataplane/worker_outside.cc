@@ -20,7 +20,9 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   auto& mine = rx_mine;
   auto& sessions = rx_sessions;
   unsigned n = 0;
+  prefetch_burst_start(packets, count);
   for (unsigned i = 0; i < count; ++i) {
+    prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[n];
     packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
@@ -58,6 +60,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
           continue;
         }
         flow_keys[n] = &flows[n];
+        rx_hashes[n] = SessionTable::hash_of(flows[n]);
         mine[n++] = m;
         continue;
       }
@@ -97,7 +100,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   if (n == 0) {
     return;
   }
-  ctx.sessions->find_bulk(flow_keys.data(), n, sessions.data());
+  ctx.sessions->find_bulk(flow_keys.data(), rx_hashes.data(), n, sessions.data());
   for (unsigned k = 0; k < n; ++k) {
     if (sessions[k] != nullptr) {
       sessions[k]->prefetch();

@@ -193,6 +193,58 @@ TEST(Worker, HandOffToTheOwningWorker) {
   EXPECT_EQ(h.count(Counter::handoff_sent), 2 * owned_by_1);
 }
 
+// The workers' bulk lookups hand rte_hash the hashes they computed while
+// parsing (SessionTable::hash_of): the answers, hits and misses, must be
+// those of the plain lookups, for both tables.
+TEST(Worker, BulkLookupsWithPrecomputedHashesMatchPlainLookups) {
+  Harness h;
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (uint16_t port = 40000; peers.size() < 40; ++port) {
+    peers.push_back(std::make_unique<Peer>("192.0.2.10", port));
+  }
+  for (size_t i = 0; i < peers.size(); i += 2) {
+    h.install(*peers[i]);  // every other one: the rest are misses
+  }
+  const dataplane::SessionTable& table = h.dp().sessions();
+  std::vector<contract::FlowKey> flows;
+  for (const auto& p : peers) {
+    flows.push_back(p->flow());
+  }
+  std::vector<const contract::FlowKey*> flow_ptrs;
+  std::vector<uint32_t> flow_hashes;
+  for (const auto& f : flows) {
+    flow_ptrs.push_back(&f);
+    flow_hashes.push_back(dataplane::SessionTable::hash_of(f));
+  }
+  std::vector<dataplane::Session*> found(flows.size());
+  table.find_bulk(flow_ptrs.data(), flow_hashes.data(), static_cast<unsigned>(flows.size()),
+                  found.data());
+  std::vector<dataplane::InsideKey> inside;
+  for (size_t i = 0; i < flows.size(); ++i) {
+    EXPECT_EQ(found[i], table.find(flows[i])) << i;
+    EXPECT_EQ(found[i] != nullptr, i % 2 == 0) << i;
+    if (found[i] != nullptr) {
+      inside.push_back(found[i]->inside);
+      dataplane::InsideKey absent = found[i]->inside;
+      absent.local_port = static_cast<uint16_t>(absent.local_port ^ 0x8000);
+      inside.push_back(absent);
+    }
+  }
+  std::vector<const dataplane::InsideKey*> inside_ptrs;
+  std::vector<uint32_t> inside_hashes;
+  for (const auto& k : inside) {
+    inside_ptrs.push_back(&k);
+    inside_hashes.push_back(dataplane::SessionTable::hash_of(k));
+  }
+  std::vector<dataplane::Session*> found_inside(inside.size());
+  table.find_inside_bulk(inside_ptrs.data(), inside_hashes.data(),
+                         static_cast<unsigned>(inside.size()), found_inside.data());
+  for (size_t i = 0; i < inside.size(); ++i) {
+    EXPECT_EQ(found_inside[i], table.find_inside(inside[i])) << i;
+    EXPECT_EQ(found_inside[i] != nullptr, i % 2 == 0) << i;
+  }
+}
+
 TEST(Worker, AlertsBecomeEventsAndCloseNotifyClosesTheSession) {
   Harness h;
   Peer peer("192.0.2.10", 40000);
