@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -26,9 +27,10 @@ class Neighbors {
     if ((v & kValid) == 0) {
       return false;
     }
-    for (int i = 0; i < 6; ++i) {
-      out.bytes[i] = static_cast<uint8_t>(v >> (8 * (5 - i)));
-    }
+    // The MAC is the word's low 48 bits, first byte most significant
+    // (pack); x86 is little-endian.
+    const uint64_t be = __builtin_bswap64(v << 16);
+    std::memcpy(out.bytes, &be, 6);
     return true;
   }
   // Learns `mac` for `address` if it is one of ours and not static.

@@ -2,6 +2,7 @@
 // as they sit in headers, so parsing and rewriting never convert them.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -42,10 +43,14 @@ struct IpAddress {
     std::memcpy(r.bytes, a.bytes, sizeof r.bytes);
     return r;
   }
-  // Whether this is ::ffff:0:0/96, an IPv4 address.
+  // Whether this is ::ffff:0:0/96, an IPv4 address. (Word loads: the
+  // data path asks this of every packet.)
   bool is_v4() const {
-    static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(bytes, kMappedPrefix, sizeof kMappedPrefix) == 0;
+    uint64_t high;
+    uint32_t middle;
+    std::memcpy(&high, bytes, 8);
+    std::memcpy(&middle, bytes + 8, 4);
+    return high == 0 && middle == kMappedMiddle;
   }
   // The IPv4 address (the low 32 bits); meaningful when is_v4().
   Ipv4 v4() const {
@@ -58,7 +63,20 @@ struct IpAddress {
     std::memcpy(a.bytes, bytes, sizeof a.bytes);
     return a;
   }
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  // Two word compares; the defaulted operator compared byte by byte.
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.bytes, 8);
+    std::memcpy(&a1, a.bytes + 8, 8);
+    std::memcpy(&b0, b.bytes, 8);
+    std::memcpy(&b1, b.bytes + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+
+ private:
+  // Bytes 8..11 of a mapped address (0, 0, 0xff, 0xff) as a host word.
+  static constexpr uint32_t kMappedMiddle =
+      std::endian::native == std::endian::little ? 0xffff0000u : 0x0000ffffu;
 };
 
 struct MacAddress {

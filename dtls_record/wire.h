@@ -2,8 +2,11 @@
 // (STYLE.md rule 6: byte order conversions only at the parse edge).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 namespace dtlsgw::record::wire {
 
@@ -11,17 +14,31 @@ constexpr uint16_t load_u16(const uint8_t* p) {
   return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
 }
 
-constexpr uint64_t load_u48(const uint8_t* p) {
+// Outside constant evaluation the wide loads and stores are one unaligned
+// access and a byte swap: GCC does not merge the byte loops below (the
+// data path reads and writes a record number per record).
+constexpr uint64_t load_u64(const uint8_t* p) {
+  if (!std::is_constant_evaluated()) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+  }
   uint64_t v = 0;
-  for (size_t i = 0; i < 6; ++i) {
+  for (size_t i = 0; i < 8; ++i) {
     v = (v << 8) | p[i];
   }
   return v;
 }
 
-constexpr uint64_t load_u64(const uint8_t* p) {
+constexpr uint64_t load_u48(const uint8_t* p) {
+  if (!std::is_constant_evaluated()) {
+    uint64_t v = 0;
+    std::memcpy(reinterpret_cast<uint8_t*>(&v) + 2 * (std::endian::native == std::endian::little),
+                p, 6);
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+  }
   uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) {
+  for (size_t i = 0; i < 6; ++i) {
     v = (v << 8) | p[i];
   }
   return v;
@@ -39,6 +56,11 @@ constexpr void store_u48(uint8_t* p, uint64_t v) {
 }
 
 constexpr void store_u64(uint8_t* p, uint64_t v) {
+  if (!std::is_constant_evaluated()) {
+    const uint64_t be = std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+    std::memcpy(p, &be, 8);
+    return;
+  }
   for (size_t i = 0; i < 8; ++i) {
     p[7 - i] = static_cast<uint8_t>(v >> (8 * i));
   }
