@@ -85,8 +85,35 @@ bool Worker::Impl::within_rate(Session& s, const Listener& l) {
 bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                                      bool in_place) {
   const Listener& l = ctx.listeners[s->listener];
-  if (!within_rate(*s, l)) [[unlikely]] {
+  if ((l.session_rate != 0 || l.listener_rate_limited) && !within_rate(*s, l)) [[unlikely]] {
     return false;  // the packet is freed by open_queued (not marked reused)
+  }
+  if (in_place && !l.proxy_protocol && ctx.config.inside.vlan == 0 && l.backend.is_v4())
+      [[likely]] {
+    // The common case, written from the listener and the session alone:
+    // an IPv4 backend on an untagged inside port, the headers right
+    // before the plaintext (the record header and nonce before it and the
+    // mbuf's headroom make room), the record's tag cut off.
+    MacAddress next_hop;
+    if (!ctx.neighbors.lookup(l.next_hop, next_hop)) [[unlikely]] {
+      counters.add(Counter::drop_no_next_hop);
+      return false;
+    }
+    constexpr size_t kHeaders = packet::udp_headers_length(false);
+    const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
+    if (size_t{m->data_off} + offset >= kHeaders) [[likely]] {
+      m->data_off = static_cast<uint16_t>(m->data_off + offset - kHeaders);
+      m->data_len = static_cast<uint16_t>(kHeaders + plaintext.size());
+      m->pkt_len = m->data_len;
+      finish_ipv4_frame(m,
+                        Ipv4UdpHeaders{next_hop.bytes, ctx.inside_mac.bytes,
+                                       ctx.inside_sources[s->inside.local_address].v4().be,
+                                       l.backend.v4().be, s->inside.local_port, l.backend_port},
+                        plaintext.size(), ctx.inside_checksum_offload);
+      counters.add(Counter::plaintext_forwarded);
+      queue_tx(m, false);
+      return true;
+    }
   }
   packet::UdpEndpoints e;
   if (!to_backend(*s, e)) {

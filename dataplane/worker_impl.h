@@ -148,19 +148,31 @@ inline void store_be16(uint8_t* p, uint16_t v) {
 // which the CPU cannot forward (a stall of its own per packet at 64 B).
 // Same bytes (tests/dataplane: packet_test checks write_udp_headers; the
 // data-path tests parse what this writes).
-inline uint16_t write_untagged_udp_headers(uint8_t* out, const packet::UdpEndpoints& e,
-                                    size_t payload_length, uint16_t ip_id) {
+// The fields of an untagged IPv4 frame's headers, as the data path has
+// them at hand (a session, its listener), with no packet::UdpEndpoints
+// (two 16-byte addresses and the rest) to fill first.
+struct Ipv4UdpHeaders {
+  const uint8_t* destination_mac;
+  const uint8_t* source_mac;
+  uint32_t source_be;
+  uint32_t destination_be;
+  uint16_t source_port;  // host order
+  uint16_t destination_port;
+};
+
+inline uint16_t write_untagged_udp_headers(uint8_t* out, const Ipv4UdpHeaders& h,
+                                           size_t payload_length, uint16_t ip_id) {
   constexpr uint16_t kVersionIhl = 0x4500;  // version 4, IHL 5, DSCP/ECN 0
   constexpr uint16_t kDontFragment = 0x4000;
   constexpr uint16_t kTtlUdp = 64 << 8 | 17;  // TTL 64, protocol UDP
   const auto udp_length = static_cast<uint16_t>(packet::kUdpHeaderLength + payload_length);
   const auto total_length = static_cast<uint16_t>(packet::kIpv4HeaderLength + udp_length);
-  const uint32_t addresses = sum_words(e.source.be) + sum_words(e.destination.be);
+  const uint32_t addresses = sum_words(h.source_be) + sum_words(h.destination_be);
   const uint16_t ip_checksum = static_cast<uint16_t>(
       ~fold(uint32_t{kVersionIhl} + total_length + ip_id + kDontFragment + kTtlUdp + addresses));
 
-  std::memcpy(out, e.destination_mac.bytes, 6);
-  std::memcpy(out + 6, e.source_mac.bytes, 6);
+  std::memcpy(out, h.destination_mac, 6);
+  std::memcpy(out + 6, h.source_mac, 6);
   store_be16(out + 12, packet::kEtherTypeIpv4);
   uint8_t* ip = out + packet::kEthernetHeaderLength;
   store_be16(ip, kVersionIhl);
@@ -169,11 +181,11 @@ inline uint16_t write_untagged_udp_headers(uint8_t* out, const packet::UdpEndpoi
   store_be16(ip + 6, kDontFragment);
   store_be16(ip + 8, kTtlUdp);
   store_be16(ip + 10, ip_checksum);
-  std::memcpy(ip + 12, &e.source.be, 4);
-  std::memcpy(ip + 16, &e.destination.be, 4);
+  std::memcpy(ip + 12, &h.source_be, 4);
+  std::memcpy(ip + 16, &h.destination_be, 4);
   uint8_t* udp = ip + packet::kIpv4HeaderLength;
-  store_be16(udp, e.source_port);
-  store_be16(udp + 2, e.destination_port);
+  store_be16(udp, h.source_port);
+  store_be16(udp + 2, h.destination_port);
   store_be16(udp + 4, udp_length);
   store_be16(udp + 6, 0);
   // RFC 768 pseudo-header sum (not complemented): what a device with UDP
@@ -391,6 +403,9 @@ struct Worker::Impl {
                          bool outside);
   void finish_frame(rte_mbuf* m, const packet::UdpEndpoints& e, size_t payload_length,
                     bool outside);
+  // finish_frame's untagged IPv4 case, from the fields themselves.
+  void finish_ipv4_frame(rte_mbuf* m, const Ipv4UdpHeaders& h, size_t payload_length,
+                         bool offload);
   void queue_tx(rte_mbuf* m, bool outside);
   void flush_tx();
   packet::UdpEndpoints to_peer(const Session& s) const;
@@ -399,29 +414,39 @@ struct Worker::Impl {
   bool seal_and_send(Session* s, ContentType type, std::span<const uint8_t> plaintext);
 };
 
+inline void Worker::Impl::finish_ipv4_frame(rte_mbuf* m, const Ipv4UdpHeaders& h,
+                                            size_t payload_length, bool offload) {
+  uint8_t* frame = mbuf_data(m);
+  const uint16_t pseudo = write_untagged_udp_headers(frame, h, payload_length, ip_id++);
+  uint8_t* udp = frame + packet::kEthernetHeaderLength + packet::kIpv4HeaderLength;
+  if (offload) {
+    m->l2_len = packet::kEthernetHeaderLength;
+    m->l3_len = packet::kIpv4HeaderLength;
+    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+    store_be16(udp + 6, pseudo);
+  } else {
+    m->ol_flags = 0;
+    // packet::set_udp_checksum, with the pseudo-header sum already known.
+    auto checksum = static_cast<uint16_t>(
+        ~packet::internet_checksum(udp, packet::kUdpHeaderLength + payload_length, pseudo));
+    // RFC 768: a computed zero is sent as all ones (zero means none).
+    store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
+  }
+}
+
 inline void Worker::Impl::finish_frame(rte_mbuf* m, const packet::UdpEndpoints& e,
                                 size_t payload_length, bool outside) {
   uint8_t* frame = mbuf_data(m);
   const size_t l2 = packet::kEthernetHeaderLength + (e.has_vlan ? packet::kVlanTagLength : 0);
   const bool offload = outside ? ctx.outside_checksum_offload : ctx.inside_checksum_offload;
-  m->ol_flags = 0;
   if (!e.has_vlan && e.ip_version == 4) [[likely]] {
-    const uint16_t pseudo = write_untagged_udp_headers(frame, e, payload_length, ip_id++);
-    uint8_t* udp = frame + l2 + packet::kIpv4HeaderLength;
-    if (offload) {
-      m->l2_len = l2;
-      m->l3_len = packet::kIpv4HeaderLength;
-      m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-      store_be16(udp + 6, pseudo);
-    } else {
-      // packet::set_udp_checksum, with the pseudo-header sum already known.
-      auto checksum = static_cast<uint16_t>(
-          ~packet::internet_checksum(udp, packet::kUdpHeaderLength + payload_length, pseudo));
-      // RFC 768: a computed zero is sent as all ones (zero means none).
-      store_be16(udp + 6, checksum == 0 ? 0xffff : checksum);
-    }
+    finish_ipv4_frame(m,
+                      Ipv4UdpHeaders{e.destination_mac.bytes, e.source_mac.bytes, e.source.be,
+                                     e.destination.be, e.source_port, e.destination_port},
+                      payload_length, offload);
     return;
   }
+  m->ol_flags = 0;
   // Tagged, or IPv6: write_udp_headers leaves the IPv6 pseudo-header sum in
   // the UDP checksum field, what the device's offload wants.
   packet::write_udp_headers(frame, e, payload_length, ip_id++);

@@ -164,7 +164,18 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       const auto headers = static_cast<size_t>(seals[i].buffer.data() - mbuf_data(m));
       m->data_len = static_cast<uint16_t>(headers + seals[i].record_length);
       m->pkt_len = m->data_len;
-      finish_frame(m, to_peer(*s), seals[i].record_length, true);
+      if (s->flow.is_v4() && ctx.config.outside.vlan == 0) [[likely]] {
+        // An IPv4 peer on an untagged outside port: the headers from the
+        // session alone (to_peer's packet::UdpEndpoints is the general case).
+        finish_ipv4_frame(m,
+                          Ipv4UdpHeaders{s->peer_mac.bytes, ctx.outside_mac.bytes,
+                                         ctx.config.outside.address.be,
+                                         s->flow.peer_address.v4().be, s->flow.listener_port,
+                                         s->flow.peer_port},
+                          seals[i].record_length, ctx.outside_checksum_offload);
+      } else {
+        finish_frame(m, to_peer(*s), seals[i].record_length, true);
+      }
       queue_tx(m, true);
     }
     if (s->write.usage_status() == record::UsageStatus::close_required &&

@@ -59,9 +59,37 @@ enum class HeaderResult : uint8_t {
 std::string_view to_string(HeaderResult r);
 
 // Parses the header at the start of `datagram` and checks that its fragment
-// lies within `datagram`. Reads at most `datagram.size()` bytes.
-[[nodiscard]] HeaderResult parse_record_header(std::span<const uint8_t> datagram,
-                                               RecordHeader& out);
+// lies within `datagram`. Reads at most `datagram.size()` bytes. Inline:
+// it runs once per received record.
+[[nodiscard]] inline HeaderResult parse_record_header(std::span<const uint8_t> datagram,
+                                                      RecordHeader& out) {
+  if (datagram.size() < kRecordHeaderLength) [[unlikely]] {
+    return HeaderResult::truncated_header;
+  }
+  const uint8_t* p = datagram.data();
+  // RFC 6347's four record types are the consecutive values 20..23.
+  if (p[0] < static_cast<uint8_t>(ContentType::change_cipher_spec) ||
+      p[0] > static_cast<uint8_t>(ContentType::application_data)) [[unlikely]] {
+    return HeaderResult::unknown_content_type;
+  }
+  const uint16_t version = wire::load_u16(p + 1);
+  if (version != static_cast<uint16_t>(ProtocolVersion::dtls12) &&
+      version != static_cast<uint16_t>(ProtocolVersion::dtls10)) [[unlikely]] {
+    return HeaderResult::unknown_version;
+  }
+  const uint16_t length = wire::load_u16(p + 11);
+  if (length > kMaxFragmentLength) [[unlikely]] {
+    return HeaderResult::fragment_too_long;
+  }
+  if (length > datagram.size() - kRecordHeaderLength) [[unlikely]] {
+    return HeaderResult::length_overrun;
+  }
+  out.type = static_cast<ContentType>(p[0]);
+  out.version = static_cast<ProtocolVersion>(version);
+  out.number = RecordNumber::from_packed(wire::load_u64(p + 3));
+  out.length = length;
+  return HeaderResult::ok;
+}
 
 // Writes the 13-byte header; `out` must hold at least kRecordHeaderLength.
 // Inline: it runs once per sealed record.

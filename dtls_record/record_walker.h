@@ -23,7 +23,21 @@ class RecordWalker {
 
   // Fills `out` with the next record and returns true; false at the end of
   // the datagram or at the first record that cannot be framed (see error()).
-  [[nodiscard]] bool next(RecordView& out);
+  [[nodiscard]] bool next(RecordView& out) {
+    if (rest_.empty() || error_ != HeaderResult::ok) {
+      return false;
+    }
+    const HeaderResult r = parse_record_header(rest_, out.header);
+    if (r != HeaderResult::ok) [[unlikely]] {
+      error_ = r;
+      return false;
+    }
+    const size_t total = kRecordHeaderLength + out.header.length;
+    out.record = rest_.first(total);
+    out.fragment = out.record.subspan(kRecordHeaderLength);
+    rest_ = rest_.subspan(total);
+    return true;
+  }
 
   // ok after a clean end; otherwise why the walk stopped early.
   HeaderResult error() const { return error_; }
