@@ -276,7 +276,17 @@ struct Worker::Impl {
   // Inside → outside: true when a record of `ip_length` bytes of IP packet
   // does not fit the session's path MTU; then the datagram is refused
   // (counted, the backend told): the caller frees `m`.
-  bool over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame, size_t ip_length);
+  // A record over the peer's path MTU: counted, and the backend told
+  // (worker_path_mtu.cc). Inline for the per-record check.
+  bool over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame, size_t ip_length) {
+    if (s->path_mtu == 0 || ip_length <= s->path_mtu) [[likely]] {
+      return false;
+    }
+    refuse_over_path_mtu(s, m, frame, ip_length);
+    return true;
+  }
+  void refuse_over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame,
+                            size_t ip_length);
 
   // ---- backend identity, source pools, rate limits ----
   // Per listener: its listener_rate bucket, this worker's share of it
@@ -343,6 +353,10 @@ struct Worker::Impl {
                        Session* session);
   void open_queued();
   void dispatch_opened(const record::OpenRequest& r, const QueuedRecord& q, bool in_place);
+  // open_queued's case of nearly every record: application data of an
+  // established session, forwarded; the rest goes to dispatch_opened.
+  void dispatch_data_or_other(const record::OpenRequest& r, const QueuedRecord& q,
+                              bool in_place);
   // True when `m` itself went out (in place): the burst must not free it.
   bool forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                          bool in_place);

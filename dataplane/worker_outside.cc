@@ -349,13 +349,28 @@ void Worker::Impl::punt(const packet::Frame& frame, const contract::FlowKey& flo
   counters.add(Counter::punted);
 }
 
+inline void Worker::Impl::dispatch_data_or_other(const record::OpenRequest& r,
+                                                 const QueuedRecord& q, bool in_place) {
+  Session* s = q.session;
+  if (r.result != OpenResult::ok || r.type != ContentType::application_data ||
+      s->final_flight != kNoFinalFlight) [[unlikely]] {
+    dispatch_opened(r, q, in_place);
+    return;
+  }
+  counters.add(Counter::records_decrypted);
+  s->last_active_s = now_s;
+  if (forward_plaintext(s, q.packet, r.plaintext, in_place)) {
+    burst_reused[q.packet_slot] = true;
+  }
+}
+
 void Worker::Impl::open_queued() {
   if (queued_count != 0) {
     record::open_burst(*crypto, {requests.data(), queued_count});
     for (unsigned i = 0; i < queued_count; ++i) {
       const QueuedRecord& q = queued[i];
       // A datagram holding exactly one record is rewritten in place.
-      dispatch_opened(requests[i], q,
+      dispatch_data_or_other(requests[i], q,
                       burst_records[q.packet_slot] == 1 && q.packet->nb_segs == 1);
     }
     close_pending();

@@ -121,14 +121,11 @@ bool Worker::Impl::outside_icmp(rte_mbuf* m, const packet::Frame& frame) {
 // is exactly what fits the peer's path, so its own PMTU discovery (a
 // kernel socket with IP_PMTUDISC_DO, or its route cache) sends smaller
 // datagrams next time. The datagram is dropped and counted.
-bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame,
-                                 size_t ip_length) {
-  if (s->path_mtu == 0 || ip_length <= s->path_mtu) [[likely]] {
-    return false;
-  }
+void Worker::Impl::refuse_over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& frame,
+                                        size_t ip_length) {
   counters.add(Counter::drop_over_path_mtu);
   if (!icmp_bucket.take(now_tsc)) {
-    return true;
+    return;
   }
   // The backend's IP packet: its header, UDP header and payload.
   const size_t offending_length =
@@ -150,7 +147,7 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   if (p == nullptr) {
     counters.add(Counter::drop_mbuf_alloc);
     rte_pktmbuf_free(reply);
-    return true;
+    return;
   }
   auto* out = reinterpret_cast<uint8_t*>(p);
   const uint8_t* in = mbuf_data(m);
@@ -164,7 +161,7 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   if (length == 0) {
     counters.add(Counter::drop_icmp_invalid);
     rte_pktmbuf_free(reply);
-    return true;
+    return;
   }
   // Back to where the datagram came from (the backend, or its router),
   // with the same VLAN tag, if any.
@@ -175,7 +172,6 @@ bool Worker::Impl::over_path_mtu(Session* s, rte_mbuf* m, const packet::Frame& f
   reply->ol_flags = 0;
   counters.add(Counter::icmp_frag_needed_sent);
   queue_tx(reply, false);
-  return true;
 }
 
 }  // namespace dtlsgw::dataplane

@@ -114,8 +114,24 @@ void CryptoContext::run(size_t count) {
         ++queued;
         break;
       case Engine::ipsec_mb_gcm_direct:
-        op.cipher->run_direct(*this, op);
         scratch_used = std::max(scratch_used, sizeof(gcm_context_data));
+        if (op.cipher->aead() == Aead::aes128_gcm && op.nonce_length == 12) [[likely]] {
+          // AES-128-GCM, the data path's usual suite, called here rather
+          // than through run_direct's switches (a record at 64 bytes costs
+          // about 360 instructions of AES-GCM; the dispatch was 60 more).
+          const auto* key = static_cast<const gcm_key_data*>(op.cipher->schedule());
+          auto* gctx = static_cast<gcm_context_data*>(direct_scratch());
+          const size_t tag_length = op.cipher->params().tag_length;
+          if (op.encrypt) {
+            IMB_AES128_GCM_ENC(direct_, key, gctx, op.data, op.data, op.length, op.nonce,
+                               op.aad, op.aad_length, op.tag, tag_length);
+          } else {
+            IMB_AES128_GCM_DEC(direct_, key, gctx, op.data, op.data, op.length, op.nonce,
+                               op.aad, op.aad_length, op.tag, tag_length);
+          }
+          break;
+        }
+        op.cipher->run_direct(*this, op);
         break;
       case Engine::ipsec_mb_chacha_direct:
         op.cipher->run_direct(*this, op);

@@ -66,18 +66,6 @@ UsageStatus ReadEpoch::usage_status() const {
   return forgeries_ >= limit ? UsageStatus::close_required : UsageStatus::ok;
 }
 
-UsageStatus WriteEpoch::usage_status() const {
-  if (!cipher_.valid()) {
-    return UsageStatus::ok;
-  }
-  const uint64_t limit = cipher_.params().confidentiality_limit;
-  const uint64_t left_in_epoch = exhausted_ ? 0 : RecordNumber::kMaxSequence - next_.sequence() + 1;
-  if (sealed_ + kCloseReserve >= limit || left_in_epoch <= kCloseReserve) {
-    return UsageStatus::close_required;
-  }
-  return UsageStatus::ok;
-}
-
 namespace {
 
 // RFC 6347 §4.1.2.1 / RFC 5246 §6.2.3.3: additional_data = seq_num ‖

@@ -167,7 +167,19 @@ class WriteEpoch {
   RecordNumber next_number() const { return next_; }
   bool exhausted() const { return exhausted_; }
   uint64_t records_sealed() const { return sealed_; }
-  UsageStatus usage_status() const;
+  // Checked after every sealed record: inline.
+  UsageStatus usage_status() const {
+    if (!cipher_.valid()) {
+      return UsageStatus::ok;
+    }
+    const uint64_t limit = cipher_.params().confidentiality_limit;
+    const uint64_t left_in_epoch =
+        exhausted_ ? 0 : RecordNumber::kMaxSequence - next_.sequence() + 1;
+    if (sealed_ + kCloseReserve >= limit || left_in_epoch <= kCloseReserve) {
+      return UsageStatus::close_required;
+    }
+    return UsageStatus::ok;
+  }
 
   // Where the plaintext goes in a seal buffer, and the room after it.
   size_t seal_prefix() const {
