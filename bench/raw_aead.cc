@@ -1,12 +1,13 @@
 #include "bench/raw_aead.h"
 
 #include <intel-ipsec-mb.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+
+#include "dtls_record/constant_time.h"
 
 namespace dtlsgw::bench {
 
@@ -132,7 +133,7 @@ class GcmDirect final : public RawEngine {
         IMB_AES256_GCM_DEC(m, key, &ctx, r.data, r.data, r.length, r.nonce, r.aad_bytes(),
                            r.aad_size(), r.computed_tag, 16);
       }
-      ok += CRYPTO_memcmp(r.computed_tag, r.data + r.length, 16) == 0;
+      ok += record::equal_in_constant_time(r.computed_tag, r.data + r.length, 16);
     }
     return ok;
   }
@@ -172,7 +173,7 @@ class ChachaDirect final : public RawEngine {
       IMB_CHACHA20_POLY1305_INIT(m, key, &ctx, r.nonce, r.aad_bytes(), r.aad_size());
       IMB_CHACHA20_POLY1305_DEC_UPDATE(m, key, &ctx, r.data, r.data, r.length);
       IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &ctx, r.computed_tag, 16);
-      ok += CRYPTO_memcmp(r.computed_tag, r.data + r.length, 16) == 0;
+      ok += record::equal_in_constant_time(r.computed_tag, r.data + r.length, 16);
     }
     return ok;
   }
@@ -253,7 +254,7 @@ class JobEngine final : public RawEngine {
       return 1;
     }
     const auto* r = static_cast<const RawRecord*>(j->user_data);
-    return CRYPTO_memcmp(r->computed_tag, r->data + r->length, k_.tag_length) == 0;
+    return record::equal_in_constant_time(r->computed_tag, r->data + r->length, k_.tag_length);
   }
 
   size_t run(RawRecord* records, size_t n, bool encrypt) {
