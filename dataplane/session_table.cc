@@ -62,7 +62,7 @@ rte_hash* make_hash(const std::string& name, uint32_t entries, uint32_t key_leng
   params.entries = entries;
   params.key_len = key_length;
   params.hash_func = key_hash;  // (rte_hash_crc needs 8-aligned keys)
-  params.hash_func_init_val = 0;
+  params.hash_func_init_val = SessionTable::kHashSeed;
   params.socket_id = socket;
   // Lock-free readers with several writers (each worker adds its own
   // sessions); the extendable bucket table guarantees `entries` keys fit
@@ -76,6 +76,27 @@ rte_hash* make_hash(const std::string& name, uint32_t entries, uint32_t key_leng
     rte_hash_set_cmp_func(h, compare_inside_keys);
   }
   return h;
+}
+
+// One rte_hash bulk lookup with the keys' hashes; past its bulk size, or
+// should it fail, one lookup each.
+template <typename Key, typename FindOne>
+void lookup_bulk(const rte_hash* h, const Key* const* keys, const uint32_t* hashes,
+                 unsigned count, Session** out, FindOne find_one) {
+  uint64_t hits = 0;
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
+      rte_hash_lookup_with_hash_bulk_data(
+          h, const_cast<const void**>(reinterpret_cast<const void* const*>(keys)),
+          const_cast<hash_sig_t*>(hashes), count, &hits, data) < 0) {
+    for (unsigned i = 0; i < count; ++i) {
+      out[i] = find_one(*keys[i]);
+    }
+    return;
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
+  }
 }
 
 }  // namespace
@@ -244,70 +265,14 @@ Session* SessionTable::find_inside(const InsideKey& key) const {
   return rte_hash_lookup_data(inside_, &key, &data) >= 0 ? static_cast<Session*>(data) : nullptr;
 }
 
-void SessionTable::find_bulk(const contract::FlowKey* const* flows, unsigned count,
-                             Session** out) const {
-  uint64_t hits = 0;
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  const void** keys = const_cast<const void**>(reinterpret_cast<const void* const*>(flows));
-  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
-      rte_hash_lookup_bulk_data(outside_, keys, count, &hits, data) < 0) {
-    for (unsigned i = 0; i < count; ++i) {
-      out[i] = find(*flows[i]);
-    }
-    return;
-  }
-  for (unsigned i = 0; i < count; ++i) {
-    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
-  }
-}
-
 void SessionTable::find_bulk(const contract::FlowKey* const* flows, const uint32_t* hashes,
                              unsigned count, Session** out) const {
-  uint64_t hits = 0;
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  const void** keys = const_cast<const void**>(reinterpret_cast<const void* const*>(flows));
-  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
-      rte_hash_lookup_with_hash_bulk_data(outside_, keys, const_cast<hash_sig_t*>(hashes), count,
-                                          &hits, data) < 0) {
-    find_bulk(flows, count, out);
-    return;
-  }
-  for (unsigned i = 0; i < count; ++i) {
-    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
-  }
+  lookup_bulk(outside_, flows, hashes, count, out, [this](const auto& k) { return find(k); });
 }
 
 void SessionTable::find_inside_bulk(const InsideKey* const* keys, const uint32_t* hashes,
                                     unsigned count, Session** out) const {
-  uint64_t hits = 0;
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  const void** k = const_cast<const void**>(reinterpret_cast<const void* const*>(keys));
-  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
-      rte_hash_lookup_with_hash_bulk_data(inside_, k, const_cast<hash_sig_t*>(hashes), count,
-                                          &hits, data) < 0) {
-    find_inside_bulk(keys, count, out);
-    return;
-  }
-  for (unsigned i = 0; i < count; ++i) {
-    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
-  }
-}
-
-void SessionTable::find_inside_bulk(const InsideKey* const* keys, unsigned count,
-                                    Session** out) const {
-  uint64_t hits = 0;
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  const void** k = const_cast<const void**>(reinterpret_cast<const void* const*>(keys));
-  if (count > RTE_HASH_LOOKUP_BULK_MAX ||
-      rte_hash_lookup_bulk_data(inside_, k, count, &hits, data) < 0) {
-    for (unsigned i = 0; i < count; ++i) {
-      out[i] = find_inside(*keys[i]);
-    }
-    return;
-  }
-  for (unsigned i = 0; i < count; ++i) {
-    out[i] = (hits >> i) & 1 ? static_cast<Session*>(data[i]) : nullptr;
-  }
+  lookup_bulk(inside_, keys, hashes, count, out, [this](const auto& k) { return find_inside(k); });
 }
 
 Session* SessionTable::allocate() {

@@ -49,23 +49,21 @@ class SessionTable {
 
   Session* find(const contract::FlowKey& flow) const;
   Session* find_inside(const InsideKey& key) const;
-  // Look up `count` (≤ 64) keys at once (rte_hash's bulk lookup, which
-  // overlaps the bucket and key misses of the whole burst); misses are
+  // Look up `count` keys at once, each with its table hash (hash_of),
+  // which a worker computes while it parses the burst: rte_hash's bulk
+  // lookup overlaps the bucket and key misses of the whole burst and
+  // skips its call through the hash function pointer per key. Misses are
   // nullptr.
-  void find_bulk(const contract::FlowKey* const* flows, unsigned count, Session** out) const;
-  void find_inside_bulk(const InsideKey* const* keys, unsigned count, Session** out) const;
-  // The same with each key's table hash already computed (hash_of), as a
-  // worker does while it parses the burst: rte_hash then skips its call
-  // through the hash function pointer per key.
   void find_bulk(const contract::FlowKey* const* flows, const uint32_t* hashes, unsigned count,
                  Session** out) const;
   void find_inside_bulk(const InsideKey* const* keys, const uint32_t* hashes, unsigned count,
                         Session** out) const;
-  // The hash both tables are built with (make_hash: key_hash, seed 0).
+  // The hash both tables are built with.
+  static constexpr uint32_t kHashSeed = 0;
   static uint32_t hash_of(const contract::FlowKey& flow) {
-    return key_hash(&flow, sizeof(flow), 0);
+    return key_hash(&flow, sizeof(flow), kHashSeed);
   }
-  static uint32_t hash_of(const InsideKey& key) { return key_hash(&key, sizeof(key), 0); }
+  static uint32_t hash_of(const InsideKey& key) { return key_hash(&key, sizeof(key), kHashSeed); }
 
   // A fresh session object (constructed, not yet findable), or nullptr
   // when all `capacity` slots are in use or awaiting reclamation.

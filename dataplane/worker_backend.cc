@@ -82,6 +82,24 @@ bool Worker::Impl::within_rate(Session& s, const Listener& l) {
 
 // ---- forwarding -------------------------------------------------------
 
+// In place (one segment, the caller checked): the frame becomes `headers`
+// bytes right before the plaintext and the plaintext, the record's tag cut
+// off. The record header and nonce before the plaintext and the mbuf's
+// headroom make room for any headers (an IPv6 peer's 62 bytes become at
+// most 66); false, and the mbuf untouched, if they do not.
+namespace {
+bool frame_around(rte_mbuf* m, std::span<const uint8_t> plaintext, size_t headers) {
+  const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
+  if (size_t{m->data_off} + offset < headers) [[unlikely]] {
+    return false;
+  }
+  m->data_off = static_cast<uint16_t>(m->data_off + offset - headers);
+  m->data_len = static_cast<uint16_t>(headers + plaintext.size());
+  m->pkt_len = m->data_len;
+  return true;
+}
+}  // namespace
+
 bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const uint8_t> plaintext,
                                      bool in_place) {
   const Listener& l = ctx.listeners[s->listener];
@@ -90,21 +108,14 @@ bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const ui
   }
   if (in_place && !l.proxy_protocol && ctx.config.inside.vlan == 0 && l.backend.is_v4())
       [[likely]] {
-    // The common case, written from the listener and the session alone:
-    // an IPv4 backend on an untagged inside port, the headers right
-    // before the plaintext (the record header and nonce before it and the
-    // mbuf's headroom make room), the record's tag cut off.
+    // The common case, its headers written from the listener and the
+    // session alone: an IPv4 backend on an untagged inside port.
     MacAddress next_hop;
     if (!ctx.neighbors.lookup(l.next_hop, next_hop)) [[unlikely]] {
       counters.add(Counter::drop_no_next_hop);
       return false;
     }
-    constexpr size_t kHeaders = packet::udp_headers_length(false);
-    const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
-    if (size_t{m->data_off} + offset >= kHeaders) [[likely]] {
-      m->data_off = static_cast<uint16_t>(m->data_off + offset - kHeaders);
-      m->data_len = static_cast<uint16_t>(kHeaders + plaintext.size());
-      m->pkt_len = m->data_len;
+    if (frame_around(m, plaintext, packet::udp_headers_length(false))) [[likely]] {
       finish_ipv4_frame(m,
                         Ipv4UdpHeaders{next_hop.bytes, ctx.inside_mac.bytes,
                                        ctx.inside_sources[s->inside.local_address].v4().be,
@@ -122,27 +133,12 @@ bool Worker::Impl::forward_plaintext(Session* s, rte_mbuf* m, std::span<const ui
   if (l.proxy_protocol) {
     return forward_with_proxy_header(s, m, plaintext, in_place, e);
   }
-  if (!in_place) {
+  if (!in_place || !frame_around(m, plaintext, packet::udp_headers_length(e))) [[unlikely]] {
     if (send_payload_copy(e, plaintext, false)) {
       counters.add(Counter::plaintext_forwarded);
     }
     return false;
   }
-  // In place (one segment, the caller checked): the headers go right
-  // before the plaintext, the record's tag is cut off. The record header
-  // and nonce before the plaintext and the mbuf's headroom make room for
-  // any of them (an IPv6 peer's 62 bytes of headers become at most 66).
-  const size_t headers = packet::udp_headers_length(e);
-  const size_t offset = static_cast<size_t>(plaintext.data() - mbuf_data(m));
-  if (size_t{m->data_off} + offset < headers) [[unlikely]] {
-    if (send_payload_copy(e, plaintext, false)) {
-      counters.add(Counter::plaintext_forwarded);
-    }
-    return false;
-  }
-  m->data_off = static_cast<uint16_t>(m->data_off + offset - headers);
-  m->data_len = static_cast<uint16_t>(headers + plaintext.size());
-  m->pkt_len = m->data_len;
   finish_frame(m, e, plaintext.size(), false);
   counters.add(Counter::plaintext_forwarded);
   queue_tx(m, false);

@@ -90,8 +90,7 @@ class RecordCipher {
     }
   }
 
-  // Engine hooks, used by CryptoContext::run().
-  void run_direct(CryptoContext& ctx, AeadOp& op) const;
+  // The key schedule the engine reads (CryptoContext::run).
   const void* schedule() const { return schedule_; }
 
   // Asks for the cache lines a record's AEAD reads first (the data path

@@ -33,9 +33,8 @@ constexpr uint64_t load_u64(const uint8_t* p) {
 constexpr uint64_t load_u48(const uint8_t* p) {
   if (!std::is_constant_evaluated()) {
     uint64_t v = 0;
-    std::memcpy(reinterpret_cast<uint8_t*>(&v) + 2 * (std::endian::native == std::endian::little),
-                p, 6);
-    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+    std::memcpy(&v, p, 6);  // the six bytes first in memory, then two zeros
+    return (std::endian::native == std::endian::little ? __builtin_bswap64(v) : v) >> 16;
   }
   uint64_t v = 0;
   for (size_t i = 0; i < 6; ++i) {

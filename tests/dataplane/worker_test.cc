@@ -193,9 +193,22 @@ TEST(Worker, HandOffToTheOwningWorker) {
   EXPECT_EQ(h.count(Counter::handoff_sent), 2 * owned_by_1);
 }
 
-// The workers' bulk lookups hand rte_hash the hashes they computed while
-// parsing (SessionTable::hash_of): the answers, hits and misses, must be
-// those of the plain lookups, for both tables.
+// What a worker hands a bulk lookup: pointers to the keys, and their table
+// hashes as it computes them while parsing (SessionTable::hash_of).
+template <typename Key>
+struct BulkKeys {
+  explicit BulkKeys(const std::vector<Key>& keys) {
+    for (const Key& k : keys) {
+      pointers.push_back(&k);
+      hashes.push_back(dataplane::SessionTable::hash_of(k));
+    }
+  }
+  std::vector<const Key*> pointers;
+  std::vector<uint32_t> hashes;
+};
+
+// The bulk lookups' answers, hits and misses, must be those of the plain
+// lookups, for both tables.
 TEST(Worker, BulkLookupsWithPrecomputedHashesMatchPlainLookups) {
   Harness h;
   std::vector<std::unique_ptr<Peer>> peers;
@@ -210,15 +223,10 @@ TEST(Worker, BulkLookupsWithPrecomputedHashesMatchPlainLookups) {
   for (const auto& p : peers) {
     flows.push_back(p->flow());
   }
-  std::vector<const contract::FlowKey*> flow_ptrs;
-  std::vector<uint32_t> flow_hashes;
-  for (const auto& f : flows) {
-    flow_ptrs.push_back(&f);
-    flow_hashes.push_back(dataplane::SessionTable::hash_of(f));
-  }
+  const BulkKeys<contract::FlowKey> flow_keys(flows);
   std::vector<dataplane::Session*> found(flows.size());
-  table.find_bulk(flow_ptrs.data(), flow_hashes.data(), static_cast<unsigned>(flows.size()),
-                  found.data());
+  table.find_bulk(flow_keys.pointers.data(), flow_keys.hashes.data(),
+                  static_cast<unsigned>(flows.size()), found.data());
   std::vector<dataplane::InsideKey> inside;
   for (size_t i = 0; i < flows.size(); ++i) {
     EXPECT_EQ(found[i], table.find(flows[i])) << i;
@@ -230,14 +238,9 @@ TEST(Worker, BulkLookupsWithPrecomputedHashesMatchPlainLookups) {
       inside.push_back(absent);
     }
   }
-  std::vector<const dataplane::InsideKey*> inside_ptrs;
-  std::vector<uint32_t> inside_hashes;
-  for (const auto& k : inside) {
-    inside_ptrs.push_back(&k);
-    inside_hashes.push_back(dataplane::SessionTable::hash_of(k));
-  }
+  const BulkKeys<dataplane::InsideKey> inside_keys(inside);
   std::vector<dataplane::Session*> found_inside(inside.size());
-  table.find_inside_bulk(inside_ptrs.data(), inside_hashes.data(),
+  table.find_inside_bulk(inside_keys.pointers.data(), inside_keys.hashes.data(),
                          static_cast<unsigned>(inside.size()), found_inside.data());
   for (size_t i = 0; i < inside.size(); ++i) {
     EXPECT_EQ(found_inside[i], table.find_inside(inside[i])) << i;
