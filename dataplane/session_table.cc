@@ -115,10 +115,17 @@ std::unique_ptr<SessionTable> SessionTable::create(const Options& options, std::
                          options.socket));
   t->live_ = static_cast<std::atomic<uint8_t>*>(
       rte_zmalloc_socket("dtlsgw_session_live", options.capacity, 64, options.socket));
-  if (t->slots_ == nullptr || t->live_ == nullptr) {
+  // Every slot's replay window words (Session::read's), allocated here
+  // once rather than on the C heap at each install.
+  t->replay_words_per_session_ = record::ReplayWindow::storage_words(options.replay_window_bits);
+  const size_t replay_bytes = t->replay_words_per_session_ * sizeof(uint64_t) * options.capacity;
+  t->replay_words_ = static_cast<uint64_t*>(
+      rte_zmalloc_socket("dtlsgw_replay_words", replay_bytes, 64, options.socket));
+  if (t->slots_ == nullptr || t->live_ == nullptr || t->replay_words_ == nullptr) {
     error = "session table: cannot allocate " + std::to_string(options.capacity) +
-            " sessions (" + std::to_string(sizeof(Session) * options.capacity >> 20) +
-            " MiB) from hugepages";
+            " sessions (" +
+            std::to_string((sizeof(Session) * options.capacity + replay_bytes) >> 20) +
+            " MiB with their replay windows) from hugepages";
     return nullptr;
   }
   t->free_slots_ = rte_ring_create_elem((options.name + "_free").c_str(), sizeof(uint32_t),
@@ -209,8 +216,10 @@ std::unique_ptr<SessionTable> SessionTable::create(const Options& options, std::
             rte_strerror(rte_errno);
     return nullptr;
   }
-  // The array is counted apart; the schedules' free list with the schedules.
+  // The array is counted apart, the replay words with the windows; the
+  // schedules' free list with the schedules.
   t->hash_bytes_ = heap_bytes(options.socket) - before - sizeof(Session) * options.capacity -
+                   replay_bytes -
                    static_cast<size_t>(rte_ring_get_memsize_elem(sizeof(uint32_t),
                                                                  t->free_schedules_->size));
   return t;
@@ -230,6 +239,7 @@ SessionTable::~SessionTable() {
   rte_free(qsbr_);
   rte_free(live_);
   rte_free(slots_);
+  rte_free(replay_words_);
   // Every schedule was wiped by its cipher (above, or at remove()).
   rte_ring_free(free_schedules_);
   if (schedules_ != nullptr) {
@@ -283,7 +293,9 @@ Session* SessionTable::allocate() {
   if (rte_ring_dequeue_elem(free_slots_, &index, sizeof(index)) != 0) {
     return nullptr;
   }
-  return new (&slots_[index]) Session(replay_window_bits_, &schedule_memory_);
+  return new (&slots_[index])
+      Session(replay_window_bits_, &schedule_memory_,
+              {replay_words_ + size_t{index} * replay_words_per_session_, replay_words_per_session_});
 }
 
 void SessionTable::release(Session* s) {

@@ -124,6 +124,8 @@ class SessionTable {
   rte_hash* inside_ = nullptr;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::atomic<size_t> live_count_{0};
+  uint64_t* replay_words_ = nullptr;  // capacity × replay_words_per_session_
+  size_t replay_words_per_session_ = 0;
   size_t hash_bytes_ = 0;
   uint8_t* schedules_ = nullptr;  // the arena (mmap)
   size_t schedules_bytes_ = 0;

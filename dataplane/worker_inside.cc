@@ -83,7 +83,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
   ctx.sessions->find_inside_bulk(key_ptrs.data(), rx_hashes.data(), candidates, found.data());
   for (unsigned k = 0; k < candidates; ++k) {
     if (found[k] != nullptr) {
-      found[k]->prefetch();
+      found[k]->prefetch_for_seal();
     }
   }
   for (unsigned k = 0; k < candidates; ++k) {

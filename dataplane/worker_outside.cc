@@ -103,7 +103,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   ctx.sessions->find_bulk(flow_keys.data(), rx_hashes.data(), n, sessions.data());
   for (unsigned k = 0; k < n; ++k) {
     if (sessions[k] != nullptr) {
-      sessions[k]->prefetch();
+      sessions[k]->prefetch_for_open();
     }
   }
   // Their key schedules and replay words, needed by the batched open.

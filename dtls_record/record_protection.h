@@ -85,6 +85,9 @@ class ReadEpoch {
  public:
   static constexpr RecordFormat kFormat = RecordFormat::dtls12;
   explicit ReadEpoch(uint32_t replay_window_bits = 64) : window_(replay_window_bits) {}
+  // The replay window's words in `replay_storage` (OwnedReplayWindow).
+  ReadEpoch(uint32_t replay_window_bits, std::span<uint64_t> replay_storage)
+      : window_(replay_window_bits, replay_storage) {}
 
   [[nodiscard]] bool install(CryptoContext& ctx, Epoch epoch, Aead aead,
                              std::span<const uint8_t> key, std::span<const uint8_t> fixed_iv) {

@@ -127,13 +127,19 @@ class ReplayWindow {
   uint32_t window_bits_ = 0;
 };
 
-// A window together with heap storage of its own, for code outside the
-// dataplane's memory pools (the control process, tests, read epochs).
+// A window together with its storage: heap storage of its own (the
+// control process, tests), or words the caller keeps for as long as the
+// window lives (the dataplane's sessions: one hugepage array on the
+// workers' NUMA socket, indexed by session slot, so that installing a
+// session allocates nothing on a worker).
 class OwnedReplayWindow {
  public:
   explicit OwnedReplayWindow(uint32_t window_bits)
       : storage_(std::make_unique<uint64_t[]>(ReplayWindow::storage_words(window_bits))),
         window_(window_bits, {storage_.get(), ReplayWindow::storage_words(window_bits)}) {}
+  // `storage`: at least ReplayWindow::storage_words(window_bits) words; zeroed.
+  OwnedReplayWindow(uint32_t window_bits, std::span<uint64_t> storage)
+      : window_(window_bits, storage) {}
 
   ReplayWindow& get() { return window_; }
   const ReplayWindow& get() const { return window_; }

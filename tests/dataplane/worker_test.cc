@@ -87,6 +87,36 @@ TEST(Worker, ReplayedRecordIsDroppedAlsoTwiceInOneBurst) {
   EXPECT_TRUE(h.sent_inside().empty());
 }
 
+// The sessions' replay words share one array, two or more windows to a
+// cache line (SessionTable): each session's window is its own. (A record
+// number below a window's top is the one that reads its words.)
+TEST(Worker, NeighbouringSessionsHaveTheirOwnReplayWindows) {
+  Harness h;
+  Peer a("192.0.2.10", 40000);
+  Peer b("192.0.2.11", 40001);
+  Peer c("192.0.2.12", 40002);
+  h.install(a);
+  h.install(b);
+  h.install(c);
+  auto send = [&](Peer& p, uint64_t sequence) {
+    h.to_outside(p.frame(p.record(text("data"), ContentType::application_data, sequence)));
+    h.poll();
+    return h.sent_inside().size();
+  };
+  // The same numbers from each, the lower one late: all fresh.
+  for (Peer* p : {&a, &b, &c}) {
+    EXPECT_EQ(send(*p, 10), 1u);
+    EXPECT_EQ(send(*p, 3), 1u) << h.counters();
+  }
+  EXPECT_EQ(h.count(Counter::drop_replay), 0u);
+  // Replayed to one of them: that one remembers it; the others' late
+  // numbers are still fresh.
+  EXPECT_EQ(send(b, 3), 0u);
+  EXPECT_EQ(h.count(Counter::drop_replay), 1u);
+  EXPECT_EQ(send(a, 4), 1u);
+  EXPECT_EQ(send(c, 5), 1u);
+}
+
 TEST(Worker, TamperedRecordIsCountedAndNotForwarded) {
   Harness h;
   Peer peer("192.0.2.10", 40000);
