@@ -317,7 +317,7 @@ SessionTable::AddResult SessionTable::publish(Session* s) {
     rte_hash_del_key(inside_, &s->inside);
     return AddResult::full;
   }
-  live_[index_of(s)].store(1, std::memory_order_release);
+  live_[index_of(s)].store(live_mark(s->worker), std::memory_order_release);
   live_count_.fetch_add(1, std::memory_order_relaxed);
   return AddResult::ok;
 }

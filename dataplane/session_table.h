@@ -90,7 +90,12 @@ class SessionTable {
     }
   }
   Session& slot(uint32_t i) const { return slots_[i]; }
+  // Slot i's mark: 0 while unpublished, else live_mark(its worker), so a
+  // worker's scans (the idle sweep) skip the other workers' sessions
+  // without reading them.
   std::atomic<uint8_t>& live(uint32_t i) const { return live_[i]; }
+  static constexpr uint8_t live_mark(unsigned worker) { return static_cast<uint8_t>(worker + 1); }
+  static_assert(contract::kMaxWorkers < UINT8_MAX, "a worker's live mark must fit a byte");
 
   // Hash-table and array bytes per session (excluding key schedules and
   // replay window words, which are reported per suite).

@@ -461,13 +461,11 @@ void Worker::Impl::idle_sweep() {
   for (unsigned k = 0; k < kSweepSlotsPerMs; ++k) {
     const uint32_t i = sweep_cursor;
     sweep_cursor = sweep_cursor + 1 == capacity ? 0 : sweep_cursor + 1;
-    if (!ctx.sessions->live(i).load(std::memory_order_acquire)) {
+    if (ctx.sessions->live(i).load(std::memory_order_acquire) != SessionTable::live_mark(index)) {
       continue;
     }
+    // Reads line 1 only (session.h), unless the path MTU was lowered.
     Session& s = ctx.sessions->slot(i);
-    if (s.worker != index) {
-      continue;
-    }
     if (s.final_flight != kNoFinalFlight && final_flights[s.final_flight].expires_s < now_s) {
       FinalFlight& f = final_flights[s.final_flight];
       for (uint32_t j = 0; j < f.count; ++j) {

@@ -193,11 +193,11 @@ void Worker::Impl::close_identity(const contract::Identity& identity, contract::
   // Rare (an operator's reload): a scan of the slots is fine.
   const uint32_t capacity = ctx.sessions->capacity();
   for (uint32_t i = 0; i < capacity; ++i) {
-    if (!ctx.sessions->live(i).load(std::memory_order_acquire)) {
+    if (ctx.sessions->live(i).load(std::memory_order_acquire) != SessionTable::live_mark(index)) {
       continue;
     }
     Session& s = ctx.sessions->slot(i);
-    if (s.worker == index && contract::same_identity(s.identity, identity)) {
+    if (contract::same_identity(s.identity, identity)) {
       close(&s, why, true);
     }
   }

@@ -392,6 +392,47 @@ TEST(Worker, IdleSessionsAreClosed) {
   EXPECT_EQ(events.back().detail, static_cast<uint16_t>(contract::ClosedBy::idle));
 }
 
+// Each worker sweeps only its own sessions (the slot's live mark names the
+// owner): another worker's clock running past the idle timeout closes
+// nothing of its peers.
+TEST(Worker, IdleSweepClosesOnlyTheWorkersOwnSessions) {
+  dataplane::Config c = test_config(2);
+  c.idle_timeout = std::chrono::milliseconds(10'000);
+  Harness h(c);
+  std::vector<std::unique_ptr<Peer>> peers(2);
+  for (uint16_t port = 40000; !(peers[0] && peers[1]); ++port) {
+    auto p = std::make_unique<Peer>("192.0.2.10", port);
+    const unsigned owner = h.ctx().owner_of(p->flow());
+    if (!peers[owner]) {
+      peers[owner] = std::move(p);
+    }
+  }
+  for (auto& p : peers) {
+    h.install(*p);
+  }
+  ASSERT_EQ(h.dp().sessions().size(), 2u);
+  h.events();
+  auto sweep = [&](unsigned w) {
+    h.worker(w).advance_clock_ms(11'000);
+    for (int ms = 0; ms < 8; ++ms) {  // 256 slots per ms of clock
+      h.worker(w).advance_clock_ms(1);
+      h.worker(w).poll();
+    }
+  };
+  sweep(1);
+  auto events = h.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, contract::EventKind::closed);
+  EXPECT_EQ(events[0].flow, peers[1]->flow());
+  EXPECT_EQ(h.dp().sessions().size(), 1u);
+  // Worker 0's session still carries traffic, then goes the same way.
+  h.to_outside(peers[0]->frame(peers[0]->record(text("still here"))));
+  h.poll();
+  EXPECT_EQ(h.sent_inside().size(), 1u) << h.counters();
+  sweep(0);
+  EXPECT_EQ(h.dp().sessions().size(), 0u);
+}
+
 TEST(Worker, ArpForTheGatewayAddressesIsAnswered) {
   Harness h;
   uint8_t request[64];
