@@ -250,15 +250,7 @@ TEST(Backend, ListenerRateIsSplitEvenlyOverTheWorkers) {
   c.listeners[0].listener_rate = 4;  // 2/s per worker
   c.listeners[0].listener_burst = 4;  // 2 per worker
   Harness h(c);
-  // One peer owned by each worker.
-  std::vector<std::unique_ptr<Peer>> peers(2);
-  for (uint16_t port = 40000; !(peers[0] && peers[1]); ++port) {
-    auto p = std::make_unique<Peer>("192.0.2.10", port);
-    const unsigned owner = h.ctx().owner_of(p->flow());
-    if (!peers[owner]) {
-      peers[owner] = std::move(p);
-    }
-  }
+  const auto peers = one_peer_per_worker(h);
   for (auto& p : peers) {
     h.install(*p);
   }

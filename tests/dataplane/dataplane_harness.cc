@@ -321,6 +321,21 @@ void Harness::install(const contract::InstallMessage& message) {
   poll(1);
 }
 
+std::vector<std::unique_ptr<Peer>> one_peer_per_worker(Harness& h, const char* address) {
+  const unsigned workers = h.dp().worker_count();
+  std::vector<std::unique_ptr<Peer>> peers(workers);
+  unsigned found = 0;
+  for (uint32_t port = 40000; found < workers && port <= UINT16_MAX; ++port) {
+    auto p = std::make_unique<Peer>(address, static_cast<uint16_t>(port));
+    const unsigned owner = h.ctx().owner_of(p->flow());
+    if (!peers[owner]) {
+      peers[owner] = std::move(p);
+      ++found;
+    }
+  }
+  return peers;
+}
+
 std::vector<contract::EventMessage> Harness::events() {
   std::vector<contract::EventMessage> out;
   contract::EventMessage e;

@@ -119,6 +119,11 @@ class Harness {
   std::unique_ptr<dataplane::Dataplane> dp_;
 };
 
+// One peer from `address` for each of `h`'s workers, owned by it (the
+// first source port from 40000 up that the worker owns).
+std::vector<std::unique_ptr<Peer>> one_peer_per_worker(Harness& h,
+                                                       const char* address = "192.0.2.10");
+
 // The UDP payload of a frame, with its parsed headers.
 std::optional<Bytes> udp_payload(const Bytes& frame, dataplane::packet::Frame* parsed = nullptr);
 

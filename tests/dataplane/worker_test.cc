@@ -399,14 +399,7 @@ TEST(Worker, IdleSweepClosesOnlyTheWorkersOwnSessions) {
   dataplane::Config c = test_config(2);
   c.idle_timeout = std::chrono::milliseconds(10'000);
   Harness h(c);
-  std::vector<std::unique_ptr<Peer>> peers(2);
-  for (uint16_t port = 40000; !(peers[0] && peers[1]); ++port) {
-    auto p = std::make_unique<Peer>("192.0.2.10", port);
-    const unsigned owner = h.ctx().owner_of(p->flow());
-    if (!peers[owner]) {
-      peers[owner] = std::move(p);
-    }
-  }
+  const auto peers = one_peer_per_worker(h);
   for (auto& p : peers) {
     h.install(*p);
   }
