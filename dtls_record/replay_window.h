@@ -130,8 +130,8 @@ class ReplayWindow {
 // A window together with its storage: heap storage of its own (the
 // control process, tests), or words the caller keeps for as long as the
 // window lives (the dataplane's sessions: one hugepage array on the
-// workers' NUMA socket, indexed by session slot, so that installing a
-// session allocates nothing on a worker).
+// workers' NUMA socket, indexed by session slot, so that a worker
+// installing a session takes no C-heap allocation for its window).
 class OwnedReplayWindow {
  public:
   explicit OwnedReplayWindow(uint32_t window_bits)
