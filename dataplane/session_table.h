@@ -90,12 +90,13 @@ class SessionTable {
     }
   }
   Session& slot(uint32_t i) const { return slots_[i]; }
-  // Slot i's mark: 0 while unpublished, else live_mark(its worker), so a
-  // worker's scans (the idle sweep) skip the other workers' sessions
-  // without reading them.
-  std::atomic<uint8_t>& live(uint32_t i) const { return live_[i]; }
-  static constexpr uint8_t live_mark(unsigned worker) { return static_cast<uint8_t>(worker + 1); }
-  static_assert(contract::kMaxWorkers < UINT8_MAX, "a worker's live mark must fit a byte");
+  // Whether slot i holds a published session of `worker`. A slot's live
+  // byte is 0 while unpublished, else live_mark(its worker), so a worker's
+  // scans (the idle sweep) skip the other workers' sessions without
+  // reading them.
+  bool owned_by(uint32_t i, unsigned worker) const {
+    return live_[i].load(std::memory_order_acquire) == live_mark(worker);
+  }
 
   // Hash-table and array bytes per session (excluding key schedules and
   // replay window words, which are reported per suite).
@@ -119,6 +120,8 @@ class SessionTable {
   static void* allocate_schedule(void* table, size_t bytes);
   static void release_schedule(void* table, void* p, size_t bytes);
   uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - slots_); }
+  static constexpr uint8_t live_mark(unsigned worker) { return static_cast<uint8_t>(worker + 1); }
+  static_assert(contract::kMaxWorkers < UINT8_MAX, "a worker's live mark must fit a byte");
 
   uint32_t capacity_ = 0;
   uint32_t replay_window_bits_ = 128;

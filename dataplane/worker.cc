@@ -461,7 +461,7 @@ void Worker::Impl::idle_sweep() {
   for (unsigned k = 0; k < kSweepSlotsPerMs; ++k) {
     const uint32_t i = sweep_cursor;
     sweep_cursor = sweep_cursor + 1 == capacity ? 0 : sweep_cursor + 1;
-    if (ctx.sessions->live(i).load(std::memory_order_acquire) != SessionTable::live_mark(index)) {
+    if (!ctx.sessions->owned_by(i, index)) {
       continue;
     }
     // Reads line 1 only (session.h), unless the path MTU was lowered.

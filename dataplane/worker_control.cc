@@ -193,7 +193,7 @@ void Worker::Impl::close_identity(const contract::Identity& identity, contract::
   // Rare (an operator's reload): a scan of the slots is fine.
   const uint32_t capacity = ctx.sessions->capacity();
   for (uint32_t i = 0; i < capacity; ++i) {
-    if (ctx.sessions->live(i).load(std::memory_order_acquire) != SessionTable::live_mark(index)) {
+    if (!ctx.sessions->owned_by(i, index)) {
       continue;
     }
     Session& s = ctx.sessions->slot(i);
