@@ -242,8 +242,12 @@ struct Worker::Impl {
   std::array<InsideKey, kRxBurst> rx_inside_keys;
   std::array<const InsideKey*, kRxBurst> rx_inside_key_ptrs{};
   std::array<rte_mbuf*, kRxBurst> rx_mine{};
-  std::array<Session*, kRxBurst> rx_sessions{};
-  std::array<uint32_t, kRxBurst> rx_hashes{};  // the table hash of each key
+  // The keys looked up: one per run of frames of one flow (a frame whose
+  // key equals the one before shares its lookup), their table hashes and
+  // sessions, and which of them each kept frame uses.
+  std::array<uint32_t, kRxBurst> rx_hashes{};
+  std::array<Session*, kRxBurst> rx_found{};
+  std::array<uint16_t, kRxBurst> rx_lookup_of{};
   unsigned busy_polls = 0;  // polls that found packets (kControlPollInterval)
   std::array<record::SealRequest, kRxBurst> seal_requests;
   std::array<rte_mbuf*, kRxBurst> seal_packets{};

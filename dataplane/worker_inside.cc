@@ -13,8 +13,9 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
   auto& keys = rx_inside_keys;
   auto& key_ptrs = rx_inside_key_ptrs;
   auto& mine = rx_mine;
-  auto& found = rx_sessions;
-  unsigned candidates = 0;
+  auto& found = rx_found;
+  unsigned candidates = 0;  // frames kept
+  unsigned lookups = 0;     // keys to look up (rx_lookup_of)
   const InsideConfig& in = ctx.config.inside;
   prefetch_burst_start(packets, count);
   for (unsigned i = 0; i < count; ++i) {
@@ -73,22 +74,28 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     keys[candidates].backend = backend;
     keys[candidates].local_port = frame.destination_port;
     keys[candidates].local_address = source;
-    key_ptrs[candidates] = &keys[candidates];
-    rx_hashes[candidates] = SessionTable::hash_of(keys[candidates]);
+    // A run of one flow's datagrams shares one lookup (outside_burst).
+    if (candidates > 0 && keys[candidates] == keys[candidates - 1]) {
+      rx_lookup_of[candidates] = rx_lookup_of[candidates - 1];
+    } else {
+      key_ptrs[lookups] = &keys[candidates];
+      rx_hashes[lookups] = SessionTable::hash_of(keys[candidates]);
+      rx_lookup_of[candidates] = static_cast<uint16_t>(lookups++);
+    }
     mine[candidates++] = m;
   }
   if (candidates == 0) {
     return;
   }
-  ctx.sessions->find_inside_bulk(key_ptrs.data(), rx_hashes.data(), candidates, found.data());
-  for (unsigned k = 0; k < candidates; ++k) {
-    if (found[k] != nullptr) {
-      found[k]->prefetch_for_seal();
+  ctx.sessions->find_inside_bulk(key_ptrs.data(), rx_hashes.data(), lookups, found.data());
+  for (unsigned j = 0; j < lookups; ++j) {
+    if (found[j] != nullptr) {
+      found[j]->prefetch_for_seal();
     }
   }
-  for (unsigned k = 0; k < candidates; ++k) {
-    if (found[k] != nullptr) {
-      found[k]->write.prefetch();
+  for (unsigned j = 0; j < lookups; ++j) {
+    if (found[j] != nullptr) {
+      found[j]->write.prefetch();
     }
   }
 
@@ -100,7 +107,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
   for (unsigned k = 0; k < candidates; ++k) {
     rte_mbuf* m = mine[k];
     const packet::Frame& frame = frames[k];
-    Session* s = found[k];
+    Session* s = found[rx_lookup_of[k]];
     if (s == nullptr) [[unlikely]] {
       counters.add(Counter::drop_unknown_session);
       rte_pktmbuf_free(m);

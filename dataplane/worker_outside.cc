@@ -18,8 +18,8 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   auto& flows = rx_flows;
   auto& flow_keys = rx_flow_keys;
   auto& mine = rx_mine;
-  auto& sessions = rx_sessions;
-  unsigned n = 0;
+  unsigned n = 0;        // frames kept
+  unsigned lookups = 0;  // keys to look up (rx_lookup_of)
   prefetch_burst_start(packets, count);
   for (unsigned i = 0; i < count; ++i) {
     prefetch_burst_ahead(packets, i, count);
@@ -54,13 +54,22 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
         }
         flows[n] = contract::FlowKey{frame.source_address, frame.source_port,
                                      frame.destination_port};
+        // The datagrams of one flow often come in a row (a tunnel, a
+        // transfer): such a frame has its predecessor's owner and session,
+        // so it shares that lookup, as VPP's ESP nodes keep the last SA.
+        if (n > 0 && flows[n] == flows[n - 1]) {
+          rx_lookup_of[n] = rx_lookup_of[n - 1];
+          mine[n++] = m;
+          continue;
+        }
         const unsigned owner = ctx.owner_of(flows[n]);
         if (owner != index) {
           hand_off(m, owner, ctx.outside_port);
           continue;
         }
-        flow_keys[n] = &flows[n];
-        rx_hashes[n] = SessionTable::hash_of(flows[n]);
+        flow_keys[lookups] = &flows[n];
+        rx_hashes[lookups] = SessionTable::hash_of(flows[n]);
+        rx_lookup_of[n] = static_cast<uint16_t>(lookups++);
         mine[n++] = m;
         continue;
       }
@@ -100,16 +109,17 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   if (n == 0) {
     return;
   }
-  ctx.sessions->find_bulk(flow_keys.data(), rx_hashes.data(), n, sessions.data());
-  for (unsigned k = 0; k < n; ++k) {
-    if (sessions[k] != nullptr) {
-      sessions[k]->prefetch_for_open();
+  auto& found = rx_found;
+  ctx.sessions->find_bulk(flow_keys.data(), rx_hashes.data(), lookups, found.data());
+  for (unsigned j = 0; j < lookups; ++j) {
+    if (found[j] != nullptr) {
+      found[j]->prefetch_for_open();
     }
   }
   // Their key schedules and replay words, needed by the batched open.
-  for (unsigned k = 0; k < n; ++k) {
-    if (sessions[k] != nullptr) {
-      sessions[k]->read.prefetch();
+  for (unsigned j = 0; j < lookups; ++j) {
+    if (found[j] != nullptr) {
+      found[j]->read.prefetch();
     }
   }
   // Pass 2: classify and queue the records. A session closed meanwhile
@@ -117,7 +127,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
   sessions_closed = false;
   for (unsigned k = 0; k < n; ++k) {
     outside_packet(mine[k], frames[k], flows[k],
-                   sessions_closed ? ctx.sessions->find(flows[k]) : sessions[k]);
+                   sessions_closed ? ctx.sessions->find(flows[k]) : found[rx_lookup_of[k]]);
   }
   open_queued();
 }

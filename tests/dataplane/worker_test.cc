@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <rte_ring_elem.h>
 
+#include <map>
+#include <string>
+
 #include "dataplane/static_keys.h"
 #include "tests/dataplane/dataplane_harness.h"
 
@@ -275,6 +278,68 @@ TEST(Worker, BulkLookupsWithPrecomputedHashesMatchPlainLookups) {
   for (size_t i = 0; i < inside.size(); ++i) {
     EXPECT_EQ(found_inside[i], table.find_inside(inside[i])) << i;
     EXPECT_EQ(found_inside[i] != nullptr, i % 2 == 0) << i;
+  }
+}
+
+// The frames of one flow in a row share one lookup (worker_outside.cc,
+// worker_inside.cc). Runs broken by another flow, by a flow with no
+// session and by the same address on another port still give each frame
+// its own flow's session, both directions. Each peer has its own keys, so
+// a record given the wrong session fails its tag, or its peer's open.
+TEST(Worker, RunsOfOneFlowInABurstShareALookup) {
+  Harness h;
+  Peer a("192.0.2.10", 40000, record::Aead::aes128_gcm, 1);
+  Peer b("192.0.2.11", 40000, record::Aead::aes128_gcm, 2);
+  Peer c("192.0.2.10", 40001, record::Aead::aes128_gcm, 3);  // a's address
+  Peer stranger("192.0.2.12", 40000, record::Aead::aes128_gcm, 4);  // no session
+  h.install(a);
+  h.install(b);
+  h.install(c);
+  std::map<char, Peer*> peers = {{'a', &a}, {'b', &b}, {'c', &c}, {'s', &stranger}};
+  const std::string outside_order = "aababssacc";
+  for (char who : outside_order) {
+    Peer& p = *peers[who];
+    h.to_outside(p.frame(p.record(Bytes{static_cast<uint8_t>(who)})));
+  }
+  h.poll();
+  // Every frame of a, b and c opened, each flow from its own inside port.
+  const auto inside = h.sent_inside();
+  ASSERT_EQ(inside.size(), outside_order.size() - 2) << h.counters();
+  EXPECT_EQ(h.count(Counter::drop_unknown_session), 2u);
+  EXPECT_EQ(h.count(Counter::drop_auth_failed), 0u);
+  std::map<char, uint16_t> gateway_port;
+  std::string opened;
+  for (const Bytes& f : inside) {
+    dataplane::packet::Frame parsed;
+    const auto payload = udp_payload(f, &parsed);
+    ASSERT_TRUE(payload);
+    ASSERT_EQ(payload->size(), 1u);
+    const char who = static_cast<char>((*payload)[0]);
+    opened += who;
+    const auto [at, first] = gateway_port.emplace(who, parsed.source_port);
+    EXPECT_EQ(at->second, parsed.source_port) << who;
+  }
+  EXPECT_EQ(opened, "aababacc");
+  ASSERT_EQ(gateway_port.size(), 3u);
+  EXPECT_NE(gateway_port['a'], gateway_port['b']);
+  EXPECT_NE(gateway_port['a'], gateway_port['c']);
+  EXPECT_NE(gateway_port['b'], gateway_port['c']);
+
+  // Backend replies in runs: each is sealed under its own peer's keys
+  // and sent to that peer.
+  const std::string inside_order = "aabbacca";
+  for (char who : inside_order) {
+    h.to_inside(backend_frame(gateway_port[who], Bytes{static_cast<uint8_t>(who)}));
+  }
+  h.poll();
+  const auto outside = h.sent_outside();
+  ASSERT_EQ(outside.size(), inside_order.size()) << h.counters();
+  for (size_t i = 0; i < outside.size(); ++i) {
+    const char who = inside_order[i];
+    const auto records = peers[who]->open(outside[i]);
+    ASSERT_TRUE(records) << i << " " << who;
+    ASSERT_EQ(records->size(), 1u);
+    EXPECT_EQ((*records)[0].second, Bytes{static_cast<uint8_t>(who)}) << i;
   }
 }
 
