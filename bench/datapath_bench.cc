@@ -488,9 +488,10 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
     state.SkipWithError("cannot seal the record pool");
     return;
   }
-  // The UDP checksum policy: software (what the worker does on a device
-  // without UDP checksum offload, as net_ring is) or offloaded (the worker
-  // writes the pseudo-header sum and the NIC would do the rest).
+  // The checksum policy: software (what the worker does on a device
+  // without checksum offload, as net_ring is) or offloaded (frames arrive
+  // marked as checked, as with rx offload; the worker writes the UDP
+  // pseudo-header sum and the NIC would do the rest).
   dataplane::DataplaneContext& ctx = b.dp().context();
   ctx.outside_checksum_offload = offload;
   ctx.inside_checksum_offload = offload;
@@ -605,6 +606,10 @@ void run_datapath(benchmark::State& state, Direction dir, uint32_t sessions, siz
           }
         }
         dataplane::packet::write_udp_headers(p, e, frame_length - kHeaders, ip_id++);
+        if (offload) {
+          // As a device with rx checksum offload marks what it checked.
+          m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+        }
       }
 
       if (who.engine == nullptr) {

@@ -23,6 +23,7 @@ namespace dtlsgw::dataplane {
   X(arp_requests_sent, "ARP requests sent to resolve next hops")                                 \
   X(drop_not_ipv4, "frames of another EtherType")                                                \
   X(drop_malformed_frame, "truncated frames, bad IPv4 headers or UDP lengths")                   \
+  X(drop_bad_checksum, "frames the device found a bad IP header or UDP checksum in (rx offload)")   \
   X(drop_ip_fragment, "IP fragments not reassembled (inside port, or no fragment table)")        \
   X(drop_not_udp, "IP packets of another protocol")                                            \
   X(drop_not_for_us, "UDP datagrams not addressed to a listener or inside flow")                 \

@@ -222,6 +222,10 @@ bool Dataplane::set_up_port(uint16_t port, unsigned queues, bool& checksum_offlo
   if (checksum_offload) {
     conf.txmode.offloads = want;
   }
+  // On receipt, the checks the device can make (the worker reads their
+  // verdicts: rx_checksums_verified); without them it sums in software.
+  conf.rxmode.offloads =
+      info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
   // RSS spreads flows over the workers' queues; a packet that lands on a
   // worker that does not own its flow is handed to the owner, so RSS needs
   // no knowledge of ownership. The key makes Toeplitz symmetric

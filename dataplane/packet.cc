@@ -122,7 +122,8 @@ inline void write_arp(uint8_t* out, uint16_t operation, const MacAddress& sender
   store_ipv4(out + 24, target_ip);
 }
 
-FrameResult parse_ipv4_udp(const uint8_t* frame, size_t l3, size_t available, Frame& out) {
+FrameResult parse_ipv4_udp(const uint8_t* frame, size_t l3, size_t available,
+                           bool header_checksum_good, Frame& out) {
   const uint8_t* ip = frame + l3;
   if (available < kIpv4HeaderLength) [[unlikely]] {
     return FrameResult::truncated;
@@ -147,12 +148,15 @@ FrameResult parse_ipv4_udp(const uint8_t* frame, size_t l3, size_t available, Fr
   if (total_length > available) [[unlikely]] {
     return FrameResult::truncated;
   }
-  // RFC 1071: a header whose checksum is right sums to all ones.
-  const uint16_t header_sum = header_length == kIpv4HeaderLength
-                                  ? sum_ipv4_header(ip)
-                                  : internet_checksum(ip, header_length);
-  if (header_sum != 0xffff) [[unlikely]] {
-    return FrameResult::bad_ip_header;
+  // RFC 1071: a header whose checksum is right sums to all ones (unless
+  // the device has checked it).
+  if (!header_checksum_good) {
+    const uint16_t header_sum = header_length == kIpv4HeaderLength
+                                    ? sum_ipv4_header(ip)
+                                    : internet_checksum(ip, header_length);
+    if (header_sum != 0xffff) [[unlikely]] {
+      return FrameResult::bad_ip_header;
+    }
   }
   if ((load_u16(ip + kIpFlagsFragment) & kIpFragmentMask) != 0) [[unlikely]] {
     out.ip_version = 4;
@@ -254,10 +258,10 @@ std::string_view to_string(FrameResult r) {
 }
 
 FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out) {
-  return parse_frame(frame, out, false);
+  return parse_frame(frame, out, VerifiedChecksums{});
 }
 
-FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, bool udp_checksum_good) {
+FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, VerifiedChecksums verified) {
   const uint8_t* p = frame.data();
   const size_t size = frame.size();
   if (size < kEthernetHeaderLength) [[unlikely]] {
@@ -284,10 +288,10 @@ FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, bool udp_che
   out.ip_version = 0;
   out.fragment_header_offset = 0;
   if (ether_type == kEtherTypeIpv4) [[likely]] {
-    return parse_ipv4_udp(p, l3, size - l3, out);
+    return parse_ipv4_udp(p, l3, size - l3, verified.ipv4_header, out);
   }
   if (ether_type == kEtherTypeIpv6) {
-    return parse_ipv6(p, l3, size - l3, udp_checksum_good, out);
+    return parse_ipv6(p, l3, size - l3, verified.udp, out);
   }
   if (ether_type == kEtherTypeArp) {
     return parse_arp(p + l3, size - l3, out);

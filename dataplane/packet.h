@@ -123,13 +123,20 @@ struct Frame {
   NeighborMessage nd;
 };
 
+// The checksums of a frame that the device has verified as good (DPDK's
+// rx checksum offload: RTE_MBUF_F_RX_IP_CKSUM_GOOD, _L4_CKSUM_GOOD), which
+// parse_frame then does not sum again: the IPv4 header's, and an IPv6/UDP
+// datagram's (the pass over the payload is most of an IPv6 parse; a zero
+// one is still refused). IPv4/UDP checksums are never summed on input
+// (the AEAD, or the backend's datagram as sent, is what counts), and
+// neighbour discovery checksums are always verified.
+struct VerifiedChecksums {
+  bool ipv4_header = false;
+  bool udp = false;
+};
+
 FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out);
-// The same, for a frame whose UDP checksum the NIC has verified as good
-// (DPDK: RTE_MBUF_F_RX_L4_CKSUM_GOOD): with `udp_checksum_good` an
-// IPv6/UDP checksum is not summed again (the pass over the payload is most
-// of an IPv6 parse); a zero one is still refused. Neighbour discovery
-// checksums are always verified.
-FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, bool udp_checksum_good);
+FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, VerifiedChecksums verified);
 
 // The addresses of one UDP datagram to send. IPv4 (ip_version 4, the
 // default) uses `source` / `destination`; IPv6 uses `source_address` /

@@ -114,6 +114,20 @@ inline void prefetch_burst_ahead(rte_mbuf* const* packets, unsigned i, unsigned 
   }
 }
 
+// What the device checked on receipt, where Dataplane::set_up_port could
+// ask for rx checksum offload: a checksum it found bad drops the frame
+// (RFC 1122 §4.1.3.4: a UDP datagram with a bad checksum is discarded);
+// one it found good is not summed again.
+inline bool rx_checksum_bad(const rte_mbuf* m) {
+  return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+         (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
+}
+inline packet::VerifiedChecksums rx_checksums_verified(const rte_mbuf* m) {
+  return {
+      .ipv4_header = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+      .udp = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
+}
+
 // The 802.1Q VLAN id a frame arrived on: its tag, or the one the device
 // stripped into the mbuf (DPDK's RTE_MBUF_F_RX_VLAN_STRIPPED), or 0. A
 // priority tag (VLAN id 0, 802.1Q §9.6) counts as untagged.

@@ -22,8 +22,13 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[candidates];
-    const packet::FrameResult r =
-        packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    if (rx_checksum_bad(m)) [[unlikely]] {
+      counters.add(Counter::drop_bad_checksum);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)},
+                                                      frame, rx_checksums_verified(m));
     if (frame_vlan(m, frame) != in.vlan) [[unlikely]] {
       counters.add(Counter::drop_wrong_vlan);
       rte_pktmbuf_free(m);

@@ -25,7 +25,13 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[n];
-    packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame);
+    if (rx_checksum_bad(m)) [[unlikely]] {
+      counters.add(Counter::drop_bad_checksum);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame,
+                                                rx_checksums_verified(m));
     if (r == packet::FrameResult::ip_fragment) [[unlikely]] {
       // The last fragment of a datagram brings the whole of it (copied
       // into one contiguous buffer), which goes on like any frame.

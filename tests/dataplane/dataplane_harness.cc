@@ -257,9 +257,10 @@ Harness::~Harness() {
 }
 
 namespace {
-void enqueue(rte_ring* ring, const Bytes& frame) {
+void enqueue(rte_ring* ring, const Bytes& frame, uint64_t rx_flags) {
   rte_mbuf* m = rte_pktmbuf_alloc(g_test_pool);
   ASSERT_NE(m, nullptr);
+  m->ol_flags |= rx_flags;
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   ASSERT_NE(p, nullptr);
   std::memcpy(p, frame.data(), frame.size());
@@ -280,8 +281,12 @@ std::vector<Bytes> drain(rte_ring* const* rings) {
 }
 }  // namespace
 
-void Harness::to_outside(const Bytes& frame, unsigned queue) { enqueue(g_rx[0][queue], frame); }
-void Harness::to_inside(const Bytes& frame, unsigned queue) { enqueue(g_rx[1][queue], frame); }
+void Harness::to_outside(const Bytes& frame, unsigned queue, uint64_t rx_flags) {
+  enqueue(g_rx[0][queue], frame, rx_flags);
+}
+void Harness::to_inside(const Bytes& frame, unsigned queue, uint64_t rx_flags) {
+  enqueue(g_rx[1][queue], frame, rx_flags);
+}
 
 void Harness::poll(unsigned rounds) {
   for (unsigned r = 0; r < rounds; ++r) {

@@ -97,8 +97,10 @@ class Harness {
   dataplane::DataplaneContext& ctx() { return dp_->context(); }
   dataplane::Worker& worker(unsigned i = 0) { return dp_->worker(i); }
 
-  void to_outside(const Bytes& frame, unsigned queue = 0);
-  void to_inside(const Bytes& frame, unsigned queue = 0);
+  // `rx_flags`: what a device would mark in the mbuf (its ol_flags), such
+  // as RTE_MBUF_F_RX_IP_CKSUM_GOOD.
+  void to_outside(const Bytes& frame, unsigned queue = 0, uint64_t rx_flags = 0);
+  void to_inside(const Bytes& frame, unsigned queue = 0, uint64_t rx_flags = 0);
   // Polls every worker `rounds` times.
   void poll(unsigned rounds = 2);
   // Frames the gateway sent, oldest first (all queues).

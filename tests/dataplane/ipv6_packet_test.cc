@@ -503,11 +503,12 @@ TEST_P(BothTags, NicVerifiedChecksumIsNotSummedAgain) {
   Bytes f = udp_frame(vlan(), 13);
   f.back() ^= 0x01;
   Frame out;
-  EXPECT_EQ(parse_frame(f, out, false), FrameResult::bad_udp_checksum);
-  ASSERT_EQ(parse_frame(f, out, true), FrameResult::udp);
+  const VerifiedChecksums udp_good{.ipv4_header = false, .udp = true};
+  EXPECT_EQ(parse_frame(f, out, VerifiedChecksums{}), FrameResult::bad_udp_checksum);
+  ASSERT_EQ(parse_frame(f, out, udp_good), FrameResult::udp);
   EXPECT_EQ(out.payload_length, 13);
   put16(f, l3() + 46, 0);
-  EXPECT_EQ(parse_frame(f, out, true), FrameResult::bad_udp_checksum);
+  EXPECT_EQ(parse_frame(f, out, udp_good), FrameResult::bad_udp_checksum);
 }
 
 // Traffic class, flow label and hop limit are not covered, nor checked.

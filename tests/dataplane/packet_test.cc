@@ -477,6 +477,27 @@ TEST_P(BothTags, BadIpHeaders) {
   EXPECT_EQ(with(3, 20, true), FrameResult::truncated);
 }
 
+// A header whose checksum the device has verified (rx checksum offload)
+// is not summed again; its version, lengths and protocol still are checked.
+TEST_P(BothTags, DeviceVerifiedIpv4HeaderIsNotSummedAgain) {
+  Bytes f = udp_frame(vlan(), 12);
+  f[l3() + 10] ^= 0x5a;  // the checksum itself
+  const VerifiedChecksums header_good{.ipv4_header = true, .udp = false};
+  Frame out;
+  EXPECT_EQ(parse(f, out), FrameResult::bad_ip_header);
+  ASSERT_EQ(parse_frame(f, out, header_good), FrameResult::udp);
+  EXPECT_EQ(out.payload_length, 12);
+  Bytes ihl = f;
+  ihl[l3()] = 0x44;
+  EXPECT_EQ(parse_frame(ihl, out, header_good), FrameResult::bad_ip_header);
+  Bytes longer = f;
+  longer[l3() + 3] = static_cast<uint8_t>(longer[l3() + 3] + 1);  // total length past the frame
+  EXPECT_EQ(parse_frame(longer, out, header_good), FrameResult::truncated);
+  Bytes udp_length = f;
+  udp_length[l3() + 25] = static_cast<uint8_t>(udp_length[l3() + 25] + 1);
+  EXPECT_EQ(parse_frame(udp_length, out, header_good), FrameResult::bad_udp_length);
+}
+
 // RFC 1071 / RFC 791: one flipped bit anywhere in the header (checksum
 // included) breaks the checksum.
 TEST_P(BothTags, EveryHeaderBitIsCoveredByTheChecksum) {

@@ -343,6 +343,45 @@ TEST(Worker, RunsOfOneFlowInABurstShareALookup) {
   }
 }
 
+// Rx checksum offload: a frame the device marks bad is dropped and
+// counted, both ports; one whose IPv4 header it marks good is not summed
+// again (here its checksum is wrong, which only the device's word covers).
+TEST(Worker, DeviceChecksumVerdictsAreHonoured) {
+  Harness h;
+  Peer peer("192.0.2.10", 40000);
+  h.install(peer);
+  auto broken_header = [](Bytes f) {
+    f[14 + 10] ^= 0x5a;  // the IPv4 header checksum
+    return f;
+  };
+  const Bytes first = peer.frame(peer.record(text("first")));
+  h.to_outside(first, 0, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+  h.to_outside(peer.frame(peer.record(text("second"))), 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  h.poll();
+  EXPECT_TRUE(h.sent_inside().empty());
+  EXPECT_EQ(h.count(Counter::drop_bad_checksum), 2u);
+  // Software finds the broken header; the device's word lets it through.
+  h.to_outside(broken_header(peer.frame(peer.record(text("third")))));
+  h.poll();
+  EXPECT_TRUE(h.sent_inside().empty());
+  EXPECT_EQ(h.count(Counter::drop_malformed_frame), 1u);
+  h.to_outside(broken_header(first), 0, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  h.poll();
+  const auto sent = h.sent_inside();
+  ASSERT_EQ(sent.size(), 1u) << h.counters();
+  EXPECT_EQ(*udp_payload(sent[0]), text("first"));
+  // The inside port: the backend's datagram marked bad is not sealed.
+  dataplane::packet::Frame f;
+  ASSERT_TRUE(udp_payload(sent[0], &f));
+  h.to_inside(backend_frame(f.source_port, text("bad")), 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  h.to_inside(backend_frame(f.source_port, text("good")), 0, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  h.poll();
+  const auto out = h.sent_outside();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ((*peer.open(out[0]))[0].second, text("good"));
+  EXPECT_EQ(h.count(Counter::drop_bad_checksum), 3u);
+}
+
 TEST(Worker, AlertsBecomeEventsAndCloseNotifyClosesTheSession) {
   Harness h;
   Peer peer("192.0.2.10", 40000);

@@ -384,11 +384,17 @@ void check_frame(const uint8_t* data, size_t size) {
   FUZZ_CHECK(to_string(r) != "invalid");
   FUZZ_CHECK(r == expected_result(data, size));
   // With the NIC's word for the UDP checksum, only an IPv6/UDP checksum
-  // verdict can change (to udp, for a non-zero checksum).
+  // verdict can change (to udp, for a non-zero checksum); with its word
+  // for the IPv4 header's, only a bad_ip_header one (which may have been
+  // the checksum's).
   {
     Frame trusted;
-    const FrameResult t = parse_frame(std::span<const uint8_t>(data, size), trusted, true);
+    const FrameResult t = parse_frame(std::span<const uint8_t>(data, size), trusted,
+                                      VerifiedChecksums{.ipv4_header = false, .udp = true});
     FUZZ_CHECK(t == r || (r == FrameResult::bad_udp_checksum && t == FrameResult::udp));
+    const FrameResult h = parse_frame(std::span<const uint8_t>(data, size), trusted,
+                                      VerifiedChecksums{.ipv4_header = true, .udp = false});
+    FUZZ_CHECK(h == r || r == FrameResult::bad_ip_header);
   }
   if (size >= kEthernetHeaderLength) {
     FUZZ_CHECK(same_mac(f.destination_mac, data) && same_mac(f.source_mac, data + 6));
