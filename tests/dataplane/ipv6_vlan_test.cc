@@ -127,6 +127,26 @@ TEST(Ipv6, PeerToIpv4BackendBothWays) {
   EXPECT_EQ(opened->at(0).second, filled(300, 0x22));
 }
 
+// Rx checksum offload over IPv6: a datagram whose UDP checksum the device
+// marks good is not summed again (here the checksum is wrong, which only
+// the device's word covers); without the mark it is refused.
+TEST(Ipv6, DeviceVerifiedUdpChecksumIsNotSummedAgain) {
+  Harness h(dual_stack_config());
+  Peer peer("2001:db8:1::10", 40000);
+  h.install(peer);
+  Bytes frame = peer.frame(peer.record(filled(64, 0x33)));
+  frame[kL3 + 40 + 6] ^= 0x5a;  // the UDP checksum
+  h.to_outside(frame);
+  h.poll();
+  EXPECT_TRUE(h.sent_inside().empty());
+  EXPECT_EQ(h.count(Counter::drop_malformed_frame), 1u);
+  h.to_outside(frame, 0, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  h.poll();
+  const auto inside = h.sent_inside();
+  ASSERT_EQ(inside.size(), 1u) << h.counters();
+  EXPECT_EQ(*udp_payload(inside[0]), filled(64, 0x33));
+}
+
 TEST(Ipv6, PeerToIpv6BackendResolvedByNeighbourDiscovery) {
   Harness h(dual_stack_config(0, 0, true));
   Peer peer("2001:db8:1::10", 40000);
