@@ -118,9 +118,18 @@ inline void prefetch_burst_ahead(rte_mbuf* const* packets, unsigned i, unsigned 
 // ask for rx checksum offload: a checksum it found bad drops the frame
 // (RFC 1122 §4.1.3.4: a UDP datagram with a bad checksum is discarded);
 // one it found good is not summed again.
-inline bool rx_checksum_bad(const rte_mbuf* m) {
-  return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-         (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
+inline bool rx_ip_checksum_bad(const rte_mbuf* m) {
+  return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD;
+}
+// For a parsed UDP datagram. Over IPv4 a zero checksum means the sender
+// computed none (RFC 768), whatever the device says of it: a device that
+// sums it anyway (DPDK's tap PMD has done so) must not drop it.
+inline bool rx_udp_checksum_bad(rte_mbuf* m, const packet::Frame& frame) {
+  if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_BAD) [[likely]] {
+    return false;
+  }
+  const uint8_t* checksum = mbuf_data(m) + frame.l4_offset + 6;
+  return frame.ip_version != 4 || (checksum[0] | checksum[1]) != 0;
 }
 inline packet::VerifiedChecksums rx_checksums_verified(const rte_mbuf* m) {
   return {

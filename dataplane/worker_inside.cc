@@ -22,7 +22,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[candidates];
-    if (rx_checksum_bad(m)) [[unlikely]] {
+    if (rx_ip_checksum_bad(m)) [[unlikely]] {
       counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;
@@ -51,6 +51,11 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
                    : r == packet::FrameResult::not_udp  ? Counter::drop_not_udp
                    : r == packet::FrameResult::ip_fragment ? Counter::drop_ip_fragment
                                                             : Counter::drop_malformed_frame);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (rx_udp_checksum_bad(m, frame)) [[unlikely]] {
+      counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;
     }

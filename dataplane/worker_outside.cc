@@ -25,7 +25,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[n];
-    if (rx_checksum_bad(m)) [[unlikely]] {
+    if (rx_ip_checksum_bad(m)) [[unlikely]] {
       counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;
@@ -50,6 +50,10 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     }
     switch (r) {
       case packet::FrameResult::udp: {
+        if (rx_udp_checksum_bad(m, frame)) [[unlikely]] {
+          counters.add(Counter::drop_bad_checksum);
+          break;
+        }
         // To a listener port on the outside address of the peer's family
         // (an IPv4 one is held mapped, so a v6 packet never matches it).
         const uint16_t listener = ctx.listener_by_port[frame.destination_port];

@@ -346,6 +346,8 @@ TEST(Worker, RunsOfOneFlowInABurstShareALookup) {
 // Rx checksum offload: a frame the device marks bad is dropped and
 // counted, both ports; one whose IPv4 header it marks good is not summed
 // again (here its checksum is wrong, which only the device's word covers).
+// An IPv4 UDP checksum of zero is no checksum (RFC 768): a device calling
+// it bad does not drop the datagram.
 TEST(Worker, DeviceChecksumVerdictsAreHonoured) {
   Harness h;
   Peer peer("192.0.2.10", 40000);
@@ -366,19 +368,30 @@ TEST(Worker, DeviceChecksumVerdictsAreHonoured) {
   EXPECT_TRUE(h.sent_inside().empty());
   EXPECT_EQ(h.count(Counter::drop_malformed_frame), 1u);
   h.to_outside(broken_header(first), 0, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  Bytes unsummed = peer.frame(peer.record(text("fourth")));
+  unsummed[14 + 20 + 6] = 0;  // the UDP checksum: none
+  unsummed[14 + 20 + 7] = 0;
+  h.to_outside(unsummed, 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
   h.poll();
   const auto sent = h.sent_inside();
-  ASSERT_EQ(sent.size(), 1u) << h.counters();
+  ASSERT_EQ(sent.size(), 2u) << h.counters();
   EXPECT_EQ(*udp_payload(sent[0]), text("first"));
-  // The inside port: the backend's datagram marked bad is not sealed.
+  EXPECT_EQ(*udp_payload(sent[1]), text("fourth"));
+  EXPECT_EQ(h.count(Counter::drop_bad_checksum), 2u);
+  // The inside port: the backend's datagram marked bad is not sealed; one
+  // without a checksum is, whatever the device says.
   dataplane::packet::Frame f;
   ASSERT_TRUE(udp_payload(sent[0], &f));
-  h.to_inside(backend_frame(f.source_port, text("bad")), 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  Bytes summed = backend_frame(f.source_port, text("bad"));
+  dataplane::packet::set_udp_checksum(summed.data() + 14);
+  h.to_inside(summed, 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+  h.to_inside(backend_frame(f.source_port, text("unsummed")), 0, RTE_MBUF_F_RX_L4_CKSUM_BAD);
   h.to_inside(backend_frame(f.source_port, text("good")), 0, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
   h.poll();
   const auto out = h.sent_outside();
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ((*peer.open(out[0]))[0].second, text("good"));
+  ASSERT_EQ(out.size(), 2u) << h.counters();
+  EXPECT_EQ((*peer.open(out[0]))[0].second, text("unsummed"));
+  EXPECT_EQ((*peer.open(out[1]))[0].second, text("good"));
   EXPECT_EQ(h.count(Counter::drop_bad_checksum), 3u);
 }
 
