@@ -223,7 +223,7 @@ bool Dataplane::set_up_port(uint16_t port, unsigned queues, bool& checksum_offlo
     conf.txmode.offloads = want;
   }
   // On receipt, the checks the device can make (the worker reads their
-  // verdicts: rx_checksums_verified); without them it sums in software.
+  // verdicts: rx_checksum_verdicts); without them it sums in software.
   conf.rxmode.offloads =
       info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
   // RSS spreads flows over the workers' queues; a packet that lands on a

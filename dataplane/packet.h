@@ -138,6 +138,16 @@ struct VerifiedChecksums {
 FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out);
 FrameResult parse_frame(std::span<const uint8_t> frame, Frame& out, VerifiedChecksums verified);
 
+// Whether a datagram parse_frame found (FrameResult::udp, `frame` its
+// bytes) carries a UDP checksum. Over IPv4 a zero one means the sender
+// computed none (RFC 768), whatever a device says of it: one that sums it
+// anyway (DPDK's tap PMD has done so) must not get it dropped. IPv6 always
+// carries one (RFC 8200 §8.1).
+inline bool udp_checksum_sent(const uint8_t* frame, const Frame& f) {
+  const uint8_t* checksum = frame + f.l4_offset + 6;  // RFC 768: after ports and length
+  return f.ip_version != 4 || (checksum[0] | checksum[1]) != 0;
+}
+
 // The addresses of one UDP datagram to send. IPv4 (ip_version 4, the
 // default) uses `source` / `destination`; IPv6 uses `source_address` /
 // `destination_address`. set_addresses fills whichever the pair needs.

@@ -115,26 +115,21 @@ inline void prefetch_burst_ahead(rte_mbuf* const* packets, unsigned i, unsigned 
 }
 
 // What the device checked on receipt, where Dataplane::set_up_port could
-// ask for rx checksum offload: a checksum it found bad drops the frame
-// (RFC 1122 §4.1.3.4: a UDP datagram with a bad checksum is discarded);
-// one it found good is not summed again.
-inline bool rx_ip_checksum_bad(const rte_mbuf* m) {
-  return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD;
-}
-// For a parsed UDP datagram. Over IPv4 a zero checksum means the sender
-// computed none (RFC 768), whatever the device says of it: a device that
-// sums it anyway (DPDK's tap PMD has done so) must not drop it.
-inline bool rx_udp_checksum_bad(rte_mbuf* m, const packet::Frame& frame) {
-  if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_BAD) [[likely]] {
-    return false;
-  }
-  const uint8_t* checksum = mbuf_data(m) + frame.l4_offset + 6;
-  return frame.ip_version != 4 || (checksum[0] | checksum[1]) != 0;
-}
-inline packet::VerifiedChecksums rx_checksums_verified(const rte_mbuf* m) {
-  return {
-      .ipv4_header = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-      .udp = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
+// ask for rx checksum offload, read once per frame: a checksum it found
+// bad drops the frame (RFC 1122 §4.1.3.4: a UDP datagram with a bad
+// checksum is discarded; but see packet::udp_checksum_sent); one it found
+// good is not summed again.
+struct RxChecksumVerdicts {
+  bool ip_bad;
+  bool udp_bad;
+  packet::VerifiedChecksums good;
+};
+inline RxChecksumVerdicts rx_checksum_verdicts(const rte_mbuf* m) {
+  const uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  return {ip == RTE_MBUF_F_RX_IP_CKSUM_BAD, l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD,
+          {.ipv4_header = ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+           .udp = l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD}};
 }
 
 // The 802.1Q VLAN id a frame arrived on: its tag, or the one the device

@@ -22,13 +22,14 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[candidates];
-    if (rx_ip_checksum_bad(m)) [[unlikely]] {
+    const RxChecksumVerdicts device = rx_checksum_verdicts(m);
+    if (device.ip_bad) [[unlikely]] {
       counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;
     }
-    const packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)},
-                                                      frame, rx_checksums_verified(m));
+    const packet::FrameResult r =
+        packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame, device.good);
     if (frame_vlan(m, frame) != in.vlan) [[unlikely]] {
       counters.add(Counter::drop_wrong_vlan);
       rte_pktmbuf_free(m);
@@ -54,7 +55,7 @@ void Worker::Impl::inside_burst(rte_mbuf** packets, unsigned count) {
       rte_pktmbuf_free(m);
       continue;
     }
-    if (rx_udp_checksum_bad(m, frame)) [[unlikely]] {
+    if (device.udp_bad && packet::udp_checksum_sent(mbuf_data(m), frame)) [[unlikely]] {
       counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;

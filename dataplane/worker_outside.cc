@@ -25,13 +25,14 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     prefetch_burst_ahead(packets, i, count);
     rte_mbuf* m = packets[i];
     packet::Frame& frame = frames[n];
-    if (rx_ip_checksum_bad(m)) [[unlikely]] {
+    const RxChecksumVerdicts device = rx_checksum_verdicts(m);
+    if (device.ip_bad) [[unlikely]] {
       counters.add(Counter::drop_bad_checksum);
       rte_pktmbuf_free(m);
       continue;
     }
-    packet::FrameResult r = packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame,
-                                                rx_checksums_verified(m));
+    packet::FrameResult r =
+        packet::parse_frame({mbuf_data(m), rte_pktmbuf_data_len(m)}, frame, device.good);
     if (r == packet::FrameResult::ip_fragment) [[unlikely]] {
       // The last fragment of a datagram brings the whole of it (copied
       // into one contiguous buffer), which goes on like any frame.
@@ -50,7 +51,7 @@ void Worker::Impl::outside_burst(rte_mbuf** packets, unsigned count) {
     }
     switch (r) {
       case packet::FrameResult::udp: {
-        if (rx_udp_checksum_bad(m, frame)) [[unlikely]] {
+        if (device.udp_bad && packet::udp_checksum_sent(mbuf_data(m), frame)) [[unlikely]] {
           counters.add(Counter::drop_bad_checksum);
           break;
         }
